@@ -1,0 +1,2 @@
+import CNetlink
+// The IPVS module: see DESIGN.md. Its issue fills it in.

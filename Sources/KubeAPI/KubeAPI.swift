@@ -1,0 +1,1 @@
+// The KubeAPI module: see DESIGN.md. Its issue fills it in.

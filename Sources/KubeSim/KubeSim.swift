@@ -1,0 +1,1 @@
+// The KubeSim module: see DESIGN.md. Its issue fills it in.

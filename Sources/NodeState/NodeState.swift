@@ -1,0 +1,1 @@
+// The NodeState module: see DESIGN.md. Its issue fills it in.

@@ -1,0 +1,1 @@
+// The Snapshot module: see DESIGN.md. Its issue fills it in.

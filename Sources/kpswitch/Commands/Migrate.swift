@@ -1,0 +1,101 @@
+import ArgumentParser
+import KPSwitch
+
+struct Migrate: AsyncParsableCommand, GlobalOptionsCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Switch kube-proxy to another mode, node by node, verifying each and rolling back on failure.",
+        discussion: """
+            Plan, preflight, lock (Lease kpswitch), back up (ConfigMap kpswitch-state), then, with the \
+            default canary strategy: a staged ConfigMap, the DaemonSet on OnDelete, pods replaced \
+            one canary node first and then in growing batches, each node verified (pod Ready, not \
+            restarting, its log showing the new mode) before the next. The original ConfigMap is only \
+            edited once every node has proven the new mode. A failed verification or timeout rolls \
+            back by itself (exit 4; exit 5 if the rollback cannot finish, with what to do).
+
+            nftables is the mode upstream recommends; IPVS is deprecated since Kubernetes 1.35.
+
+            Examples:
+              kpswitch migrate --to nftables --dry-run
+              kpswitch migrate --to nftables --yes
+              kpswitch migrate --to ipvs --scheduler lc --strict-arp --batches 1,25%,100%
+              kpswitch migrate --resume
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var preflight: PreflightOptions
+
+    @Option(help: ArgumentHelp("The target mode: iptables, ipvs or nftables.", valueName: "mode"))
+    var to: ProxyMode?
+
+    @Option(help: ArgumentHelp("IPVS scheduler to configure (with --to ipvs), e.g. rr, lc, sh.", valueName: "name"))
+    var scheduler: String?
+
+    @Flag(help: "Set ipvs.strictARP (needed by MetalLB in L2 mode; with --to ipvs).")
+    var strictARP = false
+
+    @Option(help: "canary: staged ConfigMap and node-by-node batches (default); rolling: edit in place and restart as kubectl rollout restart does.")
+    var strategy: Strategy = .canary
+
+    @Option(
+        help: ArgumentHelp("Cumulative node targets per batch for the canary strategy (default 1,10%,25%,100%).", valueName: "targets"),
+        transform: { try NodeBatches(parsing: $0) })
+    var batches: NodeBatches?
+
+    @Option(help: "How leftovers of the old mode are removed: auto, init-container, node or none.")
+    var cleanup: Cleanup = .auto
+
+    @Option(
+        help: ArgumentHelp("Give up and roll back when the migration takes longer, e.g. 30m.", valueName: "duration"),
+        transform: { try DurationArgument(parsing: $0) })
+    var timeout: DurationArgument?
+
+    @Flag(help: "Print the plan and stop; nothing is changed.")
+    var dryRun = false
+
+    @Flag(name: [.short, .long], help: "Do not ask for confirmation (required without a terminal).")
+    var yes = false
+
+    @Flag(help: "On failure, stop where it failed instead of rolling back.")
+    var noRollback = false
+
+    @Flag(help: "Continue the unfinished migration recorded in the cluster.")
+    var resume = false
+
+    enum Strategy: String, CaseIterable, ExpressibleByArgument {
+        case canary
+        case rolling
+    }
+
+    enum Cleanup: String, CaseIterable, ExpressibleByArgument {
+        case auto
+        case initContainer = "init-container"
+        case node
+        case none
+    }
+
+    func validate() throws {
+        if resume {
+            if dryRun { throw ValidationError("--resume continues a recorded migration; it cannot be a --dry-run.") }
+            if to != nil || scheduler != nil || strictARP || batches != nil {
+                throw ValidationError("--resume follows the plan recorded in the cluster; drop --to, --scheduler, --strict-arp and --batches.")
+            }
+            return
+        }
+        guard let to else {
+            throw ValidationError("Missing --to: say which mode to migrate to (iptables, ipvs or nftables), or --resume.")
+        }
+        if scheduler != nil && to != .ipvs { throw ValidationError("--scheduler applies only with --to ipvs.") }
+        if strictARP && to != .ipvs { throw ValidationError("--strict-arp applies only with --to ipvs.") }
+        if batches != nil && strategy != .canary {
+            throw ValidationError("--batches applies only to --strategy canary; the rolling strategy follows the DaemonSet's own maxUnavailable.")
+        }
+        if to == .nftables && (cleanup == .initContainer || cleanup == .node) {
+            throw ValidationError("--cleanup \(cleanup.rawValue): kube-proxy cleans up the old mode itself when switching to nftables; use --cleanup auto.")
+        }
+    }
+
+    func run() async throws {
+        throw KPSwitchError.notImplemented("migrate", issue: 11)
+    }
+}

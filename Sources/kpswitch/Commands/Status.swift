@@ -1,0 +1,22 @@
+import ArgumentParser
+import KPSwitch
+
+struct Status: AsyncParsableCommand, GlobalOptionsCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the configured mode, the mode each node runs, and any migration in progress.",
+        discussion: """
+            The observed mode per node comes from the kube-proxy pods' start-up logs. A migration's \
+            state, batch progress and history come from ConfigMap kpswitch-state.
+
+            Examples:
+              kpswitch status
+              kpswitch status -o json
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        throw KPSwitchError.notImplemented("status", issue: 11)
+    }
+}

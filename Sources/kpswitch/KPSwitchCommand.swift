@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import KPSwitch
+import Logging
+
+@main
+struct KPSwitchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kpswitch",
+        abstract: "Migrate kube-proxy between iptables, IPVS and nftables: check, snapshot, switch, verify, roll back.",
+        discussion: """
+            Exit status: 0 success; 1 runtime error; 2 usage error or invalid input; 3 preflight found \
+            blocking errors; 4 migration failed and was rolled back cleanly; 5 migration failed and the \
+            rollback is incomplete (the message says what a human must do).
+
+            Runbooks: Runbooks/migrate.md, Runbooks/rollback.md, Runbooks/troubleshooting.md.
+            """,
+        version: KPSwitchVersion.current,
+        subcommands: [
+            Preflight.self, Advise.self, Snapshot.self, Migrate.self, Rollback.self, Status.self, Cleanup.self,
+            Restore.self,
+        ]
+    )
+
+    /// Parses, runs and maps every outcome to DESIGN.md's exit codes; ArgumentParser's own usage
+    /// status (64 on Linux) becomes 2 here, once.
+    static func main() async {
+        let command: any ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            exit(usageFailure: error)
+        }
+        let global = (command as? any GlobalOptionsCommand)?.global
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = global?.verbose == true ? .debug : .info
+            return handler
+        }
+        do {
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                var syncCommand = command
+                try syncCommand.run()
+            }
+        } catch let error as KPSwitchError {
+            Renderer(options: global).fail(error)
+        } catch {
+            exit(usageFailure: error)
+        }
+    }
+
+    private static func exit(usageFailure error: any Error) -> Never {
+        let code = exitCode(for: error)
+        if code == .success {
+            print(fullMessage(for: error))
+            Foundation.exit(0)
+        }
+        var stderr = StandardError()
+        if code == .validationFailure {
+            print("Error: \(message(for: error))", to: &stderr)
+            Foundation.exit(ExitStatus.usageError.rawValue)
+        }
+        print(fullMessage(for: error), to: &stderr)
+        Foundation.exit(code.rawValue == 0 ? ExitStatus.runtimeError.rawValue : code.rawValue)
+    }
+}
+
+/// A command that carries the global options, so `main` can honour `-o`, `-v` and `--no-color` for it.
+protocol GlobalOptionsCommand {
+    var global: GlobalOptions { get }
+}
