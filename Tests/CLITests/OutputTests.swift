@@ -1,0 +1,52 @@
+import Foundation
+import Testing
+
+@Suite("output plumbing")
+struct OutputTests {
+    static let unimplemented: [(arguments: [String], issue: Int)] = [
+        (["preflight", "--to", "nftables"], 5), (["advise"], 10), (["snapshot", "--scope", "node"], 6),
+        (["snapshot", "verify", "/nonexistent"], 6), (["snapshot", "show", "/nonexistent"], 6),
+        (["migrate", "--to", "nftables", "--dry-run"], 11), (["rollback"], 11), (["status"], 11),
+        (["cleanup", "--mode", "ipvs", "--dry-run"], 6), (["restore", "/nonexistent"], 6),
+    ]
+
+    @Test("an unimplemented command exits 1 and prints one parsable JSON failure document with -o json",
+          arguments: unimplemented)
+    func unimplementedAsJSON(_ item: (arguments: [String], issue: Int)) throws {
+        let result = try KPSwitchBinary.run(item.arguments + ["-o", "json"])
+        #expect(result.status == 1)
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        #expect(object["apiVersion"] as? String == "kpswitch/v1")
+        #expect(object["kind"] as? String == "Failure")
+        #expect(object["exitCode"] as? Int == 1)
+        #expect((object["message"] as? String)?.contains("not implemented yet (issue #\(item.issue))") == true)
+        #expect((object["runbook"] as? String)?.hasPrefix("Runbooks/troubleshooting.md#") == true)
+    }
+
+    @Test("text output goes to stderr, uncoloured when not on a terminal")
+    func textFailure() throws {
+        let result = try KPSwitchBinary.run(["status"])
+        #expect(result.status == 1)
+        #expect(result.stdout.isEmpty)
+        #expect(result.stderr.hasPrefix("error: kpswitch status is not implemented yet"))
+        #expect(!result.stderr.contains("\u{1B}["))
+    }
+
+    @Test("every runbook link the binary prints points at a heading that exists")
+    func runbookAnchorsExist() throws {
+        let result = try KPSwitchBinary.run(["status", "-o", "json"])
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let link = try #require(object["runbook"] as? String)
+        let parts = link.split(separator: "#").map(String.init)
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent(parts[0])
+        let text = try String(contentsOf: file, encoding: .utf8)
+        let anchors = text.split(separator: "\n").filter { $0.hasPrefix("#") }.map { line in
+            line.drop(while: { $0 == "#" }).trimmingCharacters(in: .whitespaces).lowercased()
+                .map { $0.isLetter || $0.isNumber ? String($0) : ($0 == " " || $0 == "-" ? "-" : "") }.joined()
+        }
+        #expect(anchors.contains(parts[1]), "\(parts[1]) not among \(anchors)")
+    }
+}
