@@ -91,6 +91,8 @@ let package = Package(
         ),
 
         .testTarget(name: "CLITests", dependencies: ["kpswitch"]),
+        .testTarget(name: "KPSwitchTests", dependencies: ["KPSwitch"]),
+        .testTarget(name: "NodeStateTests", dependencies: ["NodeState"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]
 )
