@@ -93,6 +93,9 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["kpswitch"]),
         .testTarget(name: "KPSwitchTests", dependencies: ["KPSwitch"]),
         .testTarget(name: "NodeStateTests", dependencies: ["NodeState"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "IPVSTests", dependencies: ["IPVS"], exclude: ["Fixtures"]),
+        // Test-only: runs the IPVS module inside the real-kernel VM (IPVSVMTests puts it in the guest).
+        .executableTarget(name: "ipvs-probe", dependencies: ["IPVS"], path: "Tests/IPVSProbe"),
     ],
     swiftLanguageModes: [.v6]
 )
