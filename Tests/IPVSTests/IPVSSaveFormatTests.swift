@@ -143,6 +143,8 @@ import Testing
         let low = try #require(IPVSAddress("10.0.0.1"))
         let high = try #require(IPVSAddress("192.168.0.1"))
         #expect(low < high)
-        #expect(try #require(IPVSAddress("10.96.0.1")) < try #require(IPVSAddress("172.16.0.1")))
+        let serviceRange = try #require(IPVSAddress("10.96.0.1"))
+        let privateRange = try #require(IPVSAddress("172.16.0.1"))
+        #expect(serviceRange < privateRange)
     }
 }
