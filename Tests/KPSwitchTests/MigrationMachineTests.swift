@@ -80,6 +80,14 @@ struct MigrationMachineTests {
         #expect(outcome.exitStatus == .runtimeError)
     }
 
+    @Test("a step that fails after it may have acted is undone too: a failed DaemonSet patch is restored")
+    func failedStepUndone() {
+        var machine = MigrationMachine(plan: Self.canary)
+        let (performed, outcome) = Self.drive(&machine, failing: [.pointDaemonSetAtStaged: "connection reset"])
+        #expect(Array(performed.suffix(3)) == [.restoreOriginalDaemonSet, .deleteStagedConfig, .releaseLock])
+        #expect(outcome.exitStatus == .rolledBack)
+    }
+
     @Test("a rollback that fails is exit 5 and names what remains")
     func rollbackFails() {
         var machine = MigrationMachine(plan: Self.canary)
@@ -155,9 +163,10 @@ struct MigrationMachineTests {
         var rolledBack = MigrationMachine(record: record)
         _ = rolledBack.rollBack(reason: "operator asked")
         let (undo, undone) = Self.drive(&rolledBack)
-        let done = Array(Self.canary.steps.prefix(completed))
-        #expect(undo == Self.canary.rollbackSteps(after: done))
-        if done.contains(where: \.changesCluster) {
+        // The step that was next when the process died may have acted: it is undone too.
+        let attempted = Array(Self.canary.steps.prefix(completed + 1))
+        #expect(undo == Self.canary.rollbackSteps(after: attempted))
+        if attempted.contains(where: \.changesCluster) {
             #expect(undone == .rolledBack(reason: "operator asked"))
         } else {
             #expect(undone == .failed(reason: "operator asked"))

@@ -20,6 +20,10 @@ public struct MigrationMachine: Sendable {
 
         /// The forward steps done so far.
         public var done: [MigrationStep] { Array(plan.steps.prefix(completed)) }
+
+        /// The steps done plus the one in progress, which may have acted before the failure or the kill:
+        /// undoing is idempotent, so it is undone too.
+        var attempted: [MigrationStep] { Array(plan.steps.prefix(min(completed + 1, plan.steps.count))) }
     }
 
     public private(set) var record: Record
@@ -65,19 +69,19 @@ public struct MigrationMachine: Sendable {
                 reason: record.failure ?? error, rollbackError: error, remaining: remaining)
             return nextAction
         }
-        let done = record.done
+        let attempted = record.attempted
         record.failure = "\(step.summary) failed: \(error)"
-        if !done.contains(where: \.changesCluster) {
+        if !attempted.contains(where: \.changesCluster) {
             // Nothing to put back but the lock, if it was taken.
-            record.rollback = done.contains(.acquireLock) ? [.releaseLock] : []
+            record.rollback = record.done.contains(.acquireLock) ? [.releaseLock] : []
             record.rollbackCompleted = 0
             if record.rollback?.isEmpty == true { finishRollback() }
-        } else if provenEverywhere(done) {
+        } else if provenEverywhere(record.done) {
             record.outcome = .migratedWithLeftovers(reason: error, remaining: Array(record.plan.steps[record.completed...]))
         } else if !record.rollbackAllowed {
-            record.outcome = .stopped(reason: record.failure ?? error, done: done)
+            record.outcome = .stopped(reason: record.failure ?? error, done: attempted)
         } else {
-            record.rollback = record.plan.rollbackSteps(after: done)
+            record.rollback = record.plan.rollbackSteps(after: attempted)
             record.rollbackCompleted = 0
         }
         return nextAction
@@ -90,7 +94,7 @@ public struct MigrationMachine: Sendable {
         }
         guard record.outcome == nil, record.rollback == nil else { return nextAction }
         record.failure = reason
-        record.rollback = record.plan.rollbackSteps(after: record.done)
+        record.rollback = record.plan.rollbackSteps(after: record.completed == record.plan.steps.count ? record.done : record.attempted)
         record.rollbackCompleted = 0
         if record.rollback?.isEmpty == true { finishRollback() }
         return nextAction
@@ -99,7 +103,7 @@ public struct MigrationMachine: Sendable {
     /// A rollback that had nothing of the cluster to put back is a plain failure (exit 1), not exit 4.
     private mutating func finishRollback() {
         let reason = record.failure ?? "rolled back on request"
-        record.outcome = record.done.contains(where: \.changesCluster) ? .rolledBack(reason: reason) : .failed(reason: reason)
+        record.outcome = record.attempted.contains(where: \.changesCluster) ? .rolledBack(reason: reason) : .failed(reason: reason)
     }
 
     /// Once the rollout of the target mode finished, the migration has succeeded whatever fails later.
