@@ -4,4 +4,7 @@ import NodeState
 public enum Adapters {
     /// The node kpswitch runs on.
     public static func localNode() -> any NodeInspector { LocalNode() }
+
+    /// The IPVS table of the node kpswitch runs on, over generic netlink.
+    public static func localIPVS() -> any IPVSReader { LocalIPVS() }
 }

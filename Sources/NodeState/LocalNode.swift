@@ -86,6 +86,23 @@ public struct LocalNode: Sendable {
         try await runner.run(["ip", "-o", "link", "show", "dev", name]).succeeded
     }
 
+    public func interfaceAddresses() async throws(NodeStateError) -> [String: [String]] {
+        Self.parseAddresses(try await runner.output(["ip", "-o", "addr", "show"]))
+    }
+
+    /// `2: eth0    inet 10.0.2.15/24 brd 10.0.2.255 scope global eth0\ ...` → ["eth0": ["10.0.2.15"]].
+    static func parseAddresses(_ text: String) -> [String: [String]] {
+        var addresses: [String: [String]] = [:]
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count >= 4, fields[2] == "inet" || fields[2] == "inet6" else { continue }
+            let link = String(fields[1].split(separator: "@").first ?? fields[1])
+            let address = String(fields[3].split(separator: "/").first ?? fields[3])
+            addresses[link, default: []].append(address)
+        }
+        return addresses
+    }
+
     public func ipsetNames() async throws(NodeStateError) -> [String] {
         guard runner.locate("ipset") != nil else { return [] }
         return try await runner.output(["ipset", "list", "-n"]).split(separator: "\n").map(String.init)

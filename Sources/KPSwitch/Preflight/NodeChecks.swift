@@ -2,14 +2,21 @@ import NodeState
 
 /// The node checks for a target mode, in the order they run; nil checks for every mode.
 public enum NodeChecks {
-    public static func checks(for target: ProxyMode?, scheduler: String, node: any NodeInspector) -> [any PreflightCheck] {
+    public static func checks(
+        for target: ProxyMode?, scheduler: String, node: any NodeInspector, ipvs: any IPVSReader
+    ) -> [any PreflightCheck] {
         var checks: [any PreflightCheck] = []
         if target == nil || target == .ipvs {
             checks += [
                 IPVSKernelSupport(node: node, scheduler: scheduler),
                 ConntrackSupport(node: node),
+                IPVSNetlinkFamily(node: node, ipvs: ipvs),
                 IPSetVersion(node: node),
             ]
+        }
+        if target != .nftables {
+            // iptables <-> ipvs is the pair whose cleanup may run kube-proxy --cleanup.
+            checks.append(ForeignIPVSServices(node: node, ipvs: ipvs))
         }
         if target == nil || target == .nftables {
             checks += [NFTablesKernel(node: node), NFTablesVersion(node: node), NFTablesUsable(node: node)]

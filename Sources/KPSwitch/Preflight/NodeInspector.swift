@@ -18,6 +18,8 @@ public protocol NodeInspector: Sendable {
     /// Chain names per iptables backend and family that holds any table; absent backends are left out.
     func iptablesChains() async throws -> [IPTablesChains]
     func linkExists(_ name: String) async throws -> Bool
+    /// Addresses (without prefix length) per link, as `ip -o addr show` lists them.
+    func interfaceAddresses() async throws -> [String: [String]]
     func ipsetNames() async throws -> [String]
     /// Tables as `nft list tables` names them: `ip kube-proxy`, `inet filter`.
     func nftablesTables() async throws -> [String]

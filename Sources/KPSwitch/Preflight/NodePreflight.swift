@@ -17,9 +17,11 @@ public struct NodePreflight: Sendable {
 
     /// `extra` adds checks of other scopes to the same run, so one `--ignore-preflight-errors` list is
     /// validated against everything that runs.
-    public func run(on node: any NodeInspector, extra: [any PreflightCheck] = []) async throws(KPSwitchError) -> PreflightReport {
+    public func run(
+        on node: any NodeInspector, ipvs: any IPVSReader, extra: [any PreflightCheck] = []
+    ) async throws(KPSwitchError) -> PreflightReport {
         let runner = try PreflightRunner(
-            checks: NodeChecks.checks(for: target, scheduler: scheduler, node: node) + extra, ignoring: ignoring)
+            checks: NodeChecks.checks(for: target, scheduler: scheduler, node: node, ipvs: ipvs) + extra, ignoring: ignoring)
         let actions = loadModules ? await loadMissingModules(on: node) : []
         let report = await runner.run(target: target, host: node.hostname)
         return PreflightReport(target: report.target, host: report.host, actions: actions, checks: report.checks)

@@ -50,7 +50,7 @@ struct Preflight: AsyncParsableCommand, GlobalOptionsCommand {
         let node = NodePreflight(
             target: to, scheduler: scheduler ?? "rr", loadModules: loadModules,
             ignoring: preflight.ignorePreflightErrors.flatMap(\.names))
-        let report = try await node.run(on: Adapters.localNode(), extra: scope == .all ? [PendingClusterChecks()] : [])
+        let report = try await node.run(on: Adapters.localNode(), ipvs: Adapters.localIPVS(), extra: scope == .all ? [PendingClusterChecks()] : [])
         Renderer(options: global).render(report)
         if report.isBlocking { throw ExitCode(ExitStatus.preflightFailed.rawValue) }
     }
