@@ -66,3 +66,15 @@ struct OutputTests {
         })
     }
 }
+
+@Suite("logging")
+struct LoggingTests {
+    @Test("-v logs each check at debug level on stderr; without it stderr stays quiet and stdout is unchanged")
+    func verbose() throws {
+        let quiet = try KPSwitchBinary.run(["preflight", "--scope", "node", "--to", "nftables"])
+        let verbose = try KPSwitchBinary.run(["preflight", "--scope", "node", "--to", "nftables", "-v"])
+        #expect(quiet.stderr.isEmpty)
+        #expect(verbose.stderr.contains("debug kpswitch.preflight: check=NFTablesKernel"))
+        #expect(verbose.stdout == quiet.stdout)
+    }
+}

@@ -1,3 +1,5 @@
+import Logging
+
 /// Runs one literal list of checks in order and applies `--ignore-preflight-errors` the way kubeadm does:
 /// names match case-insensitively, `all` ignores every check (the CLI makes sure it stands alone), and an
 /// ignored error becomes a warning marked ignored.
@@ -21,9 +23,10 @@ public struct PreflightRunner: Sendable {
         ignored = lowered
     }
 
-    public func run(target: ProxyMode?, host: String?) async -> PreflightReport {
+    public func run(target: ProxyMode?, host: String?, logger: Logger = Logger(label: "kpswitch.preflight")) async -> PreflightReport {
         var results: [PreflightReport.CheckResult] = []
         for check in checks {
+            logger.debug("running check", metadata: ["check": "\(check.name)", "scope": "\(check.scope.rawValue)"])
             var findings = await check.run()
             if ignored.contains("all") || ignored.contains(check.name.rawValue.lowercased()) {
                 for index in findings.indices where findings[index].severity == .error {
@@ -31,7 +34,9 @@ public struct PreflightRunner: Sendable {
                     findings[index].ignored = true
                 }
             }
-            results.append(PreflightReport.CheckResult(name: check.name, scope: check.scope, findings: findings))
+            let result = PreflightReport.CheckResult(name: check.name, scope: check.scope, findings: findings)
+            logger.debug("check done", metadata: ["check": "\(check.name)", "status": "\(result.status.rawValue)"])
+            results.append(result)
         }
         return PreflightReport(target: target, host: host, checks: results)
     }
