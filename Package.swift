@@ -91,6 +91,11 @@ let package = Package(
         ),
 
         .testTarget(name: "CLITests", dependencies: ["kpswitch"]),
+        .testTarget(
+            name: "ProxyConfigTests",
+            dependencies: ["ProxyConfig", .product(name: "Yams", package: "Yams")],
+            resources: [.copy("Fixtures")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
