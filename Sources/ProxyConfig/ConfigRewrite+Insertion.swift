@@ -47,8 +47,8 @@ extension ConfigRewrite {
         return "\(key): {\(renderFlowEntry(Array(path.dropFirst()), value: value, json: json))}"
     }
 
-    /// The closing brace of a flow mapping and the end of its last entry, skipping quotes, nested
-    /// collections and comments; nil when the text does not close the mapping.
+    /// The closing bracket of a flow collection and the end of its last entry, skipping quotes, nested
+    /// collections and comments; nil when the text does not close the collection.
     static func flowBounds(openingAt open: Int, in text: [Unicode.Scalar]) -> (close: Int, lastSignificant: Int?)? {
         var depth = 0
         var lastSignificant: Int?
@@ -62,7 +62,7 @@ extension ConfigRewrite {
                 if depth > 1 { previous = character }
             case "}", "]":
                 depth -= 1
-                if depth == 0 { return character == "}" ? (index, lastSignificant) : nil }
+                if depth == 0 { return (character == "}") == (text[open] == "{") ? (index, lastSignificant) : nil }
                 if depth == 1 { lastSignificant = index + 1 }
                 previous = character
             case "#" where index == 0 || [" ", "\t", "\r", "\n"].contains(text[index - 1]):
@@ -122,8 +122,14 @@ extension ConfigRewrite {
         if path.count == 2 {
             lines.append(String(repeating: " ", count: indent + step) + blockEntry(path[1], value))
         }
-        let sorted = zip(keys, keys.dropFirst()).allSatisfy { $0 < $1 }
-        if sorted, let next = pairs.first(where: { ConfigValueTree.keyName($0.key) > path[0] })?.key,
+        // Hand-written files often lead with apiVersion and kind and sort the rest; kubeadm sorts all.
+        let header: Set = ["apiVersion", "kind"]
+        let ordered = keys.filter { !header.contains($0) }
+        let sorted = zip(ordered, ordered.dropFirst()).allSatisfy { $0 < $1 }
+        if sorted, let next = pairs.first(where: { pair in
+            let name = ConfigValueTree.keyName(pair.key)
+            return !header.contains(name) && name > path[0]
+        })?.key,
            let mark = next.mark, let offset = source.offset(of: mark) {
             var line = source.line(of: offset)
             let prefix = source.text(source.lineStarts[line]..<offset)
@@ -135,6 +141,12 @@ extension ConfigRewrite {
             }
         }
         var lastContent = source.line(of: lastOffset)
+        // A flow collection may close on a line no deeper than its key (`ipvs: {` … `}`).
+        if let valueMark = pairs.map(\.value).last?.mark, let valueOffset = source.offset(of: valueMark),
+           valueOffset < source.scalars.count, ["{", "["].contains(source.scalars[valueOffset]),
+           let bounds = flowBounds(openingAt: valueOffset, in: source.scalars) {
+            lastContent = source.line(of: bounds.close)
+        }
         var line = lastContent + 1
         while line < source.lineCount {
             let shape = source.lineShape(line)

@@ -55,6 +55,7 @@ public struct KubeProxyObjects: Sendable {
 }
 
 extension KubeProxyObjects {
+    /// The metadata fields detection reads: labels, annotations, owners and field managers.
     public struct ObjectMeta: Codable, Hashable, Sendable {
         public var name: String
         public var namespace: String?
@@ -77,6 +78,7 @@ extension KubeProxyObjects {
         var managers: [String] { managedFields?.compactMap(\.manager) ?? [] }
     }
 
+    /// An owner: `Node` for the mirror pods of static manifests, `DaemonSet` for DaemonSet pods.
     public struct OwnerReference: Codable, Hashable, Sendable {
         public var kind: String
         public var name: String
@@ -86,11 +88,13 @@ extension KubeProxyObjects {
         }
     }
 
+    /// A managedFields entry; the EKS managed add-on writes as manager `eks`.
     public struct ManagedField: Codable, Hashable, Sendable {
         public var manager: String?
         public init(manager: String?) { self.manager = manager }
     }
 
+    /// A DaemonSet: its pod template and how many pods it schedules.
     public struct DaemonSet: Codable, Hashable, Sendable {
         public struct Spec: Codable, Hashable, Sendable { public var template: PodTemplate }
         public struct PodTemplate: Codable, Hashable, Sendable { public var spec: PodSpec }
@@ -106,6 +110,7 @@ extension KubeProxyObjects {
         }
     }
 
+    /// The pod template fields that hold kube-proxy's command, args and volumes.
     public struct PodSpec: Codable, Hashable, Sendable {
         public var containers: [Container]
         public var volumes: [Volume]?
@@ -117,6 +122,7 @@ extension KubeProxyObjects {
         }
     }
 
+    /// A container: command, args and mounts locate the mode; env reveals Calico's eBPF switch.
     public struct Container: Codable, Hashable, Sendable {
         public struct VolumeMount: Codable, Hashable, Sendable {
             public var name: String
@@ -154,6 +160,7 @@ extension KubeProxyObjects {
         }
     }
 
+    /// A pod volume; only ConfigMap volumes can carry a configuration kpswitch edits.
     public struct Volume: Codable, Hashable, Sendable {
         public struct ConfigMapSource: Codable, Hashable, Sendable {
             public struct Item: Codable, Hashable, Sendable {
@@ -182,6 +189,7 @@ extension KubeProxyObjects {
         }
     }
 
+    /// A ConfigMap with its data.
     public struct ConfigMap: Codable, Hashable, Sendable {
         public var metadata: ObjectMeta
         public var data: [String: String]?
@@ -191,11 +199,13 @@ extension KubeProxyObjects {
         }
     }
 
+    /// A pod, read for static (mirror) kube-proxy pods.
     public struct Pod: Codable, Hashable, Sendable {
         public var metadata: ObjectMeta
         public init(metadata: ObjectMeta) { self.metadata = metadata }
     }
 
+    /// A node: kubelet version and OS image identify k3s, RKE2, EKS and Talos; labels AKS and GKE.
     public struct ClusterNode: Codable, Hashable, Sendable {
         public struct Status: Codable, Hashable, Sendable {
             public struct NodeInfo: Codable, Hashable, Sendable {
@@ -212,6 +222,7 @@ extension KubeProxyObjects {
         }
     }
 
+    /// A Calico operator Installation; `linuxDataplane: BPF` means Calico replaces kube-proxy.
     public struct CalicoInstallation: Codable, Hashable, Sendable {
         public struct Spec: Codable, Hashable, Sendable {
             public struct CalicoNetwork: Codable, Hashable, Sendable { public var linuxDataplane: String? }

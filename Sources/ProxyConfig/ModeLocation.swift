@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where a kube-proxy DaemonSet's mode is decided: a ConfigMap key read through `--config`, or flags.
 public struct ModeLocation: Hashable, Sendable {
     public enum Source: Hashable, Sendable {
@@ -79,21 +81,54 @@ public struct ModeLocation: Hashable, Sendable {
         return value
     }
 
-    /// The container's args with `--proxy-mode` set to `mode`, for flag-configured kube-proxy: an existing
-    /// `--proxy-mode=X` or `--proxy-mode X` in args is replaced in place, otherwise `--proxy-mode=<mode>` is appended.
-    public static func args(_ args: [String], settingProxyMode mode: ProxyMode) -> [String] {
+    /// The container's args rewritten for `target`, for kube-proxy configured by flags (no `--config`).
+    ///
+    /// The same edits as for a configuration file become flags: `--proxy-mode`, `--ipvs-scheduler`,
+    /// `--ipvs-strict-arp` and `--feature-gates` (merged into an existing list). An existing flag in args is
+    /// replaced in place; a missing one is appended, and since pflag keeps the last value, an appended flag
+    /// also overrides one given in the command.
+    public static func args(
+        _ args: [String], command: [String] = [], to target: ProxyTarget, version: KubernetesVersion
+    ) throws(ProxyConfigError) -> [String] {
+        let all = command + args
+        let gates = flagValue("--feature-gates", in: all) ?? ""
+        let nftablesGate = gates.split(separator: ",").compactMap { entry -> Bool? in
+            let parts = entry.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            return parts.count == 2 && parts[0] == "NFTablesProxyMode" ? parts[1].lowercased() == "true" : nil
+        }.last
+        let current = KubeProxyConfigurationSummary(
+            mode: flagValue("--proxy-mode", in: all) ?? "", ipvsScheduler: flagValue("--ipvs-scheduler", in: all),
+            nftablesFeatureGate: nftablesGate)
+        var result = args
+        for edit in try target.edits(for: version, current: current) {
+            switch edit.path {
+            case ConfigEdit.modeKey: result = setting("--proxy-mode", to: edit.value.description, in: result)
+            case ConfigEdit.schedulerKey: result = setting("--ipvs-scheduler", to: edit.value.description, in: result)
+            case ConfigEdit.strictARPKey: result = setting("--ipvs-strict-arp", to: edit.value.description, in: result)
+            default:
+                let name = edit.path.last ?? ""
+                var entries = (flagValue("--feature-gates", in: result) ?? gates).split(separator: ",").map(String.init)
+                entries.removeAll { $0.split(separator: "=").first.map { $0.trimmingCharacters(in: .whitespaces) } == name }
+                entries.append("\(name)=\(edit.value)")
+                result = setting("--feature-gates", to: entries.joined(separator: ","), in: result)
+            }
+        }
+        return result
+    }
+
+    private static func setting(_ flag: String, to value: String, in args: [String]) -> [String] {
         var result = args
         for (index, argument) in args.enumerated() {
             let bare = argument.hasPrefix("--") ? argument : "-" + argument
-            if bare.hasPrefix("--proxy-mode=") {
-                result[index] = "--proxy-mode=\(mode.rawValue)"
+            if bare.hasPrefix(flag + "=") {
+                result[index] = "\(flag)=\(value)"
                 return result
             }
-            if bare == "--proxy-mode", index + 1 < args.count {
-                result[index + 1] = mode.rawValue
+            if bare == flag, index + 1 < args.count {
+                result[index + 1] = value
                 return result
             }
         }
-        return result + ["--proxy-mode=\(mode.rawValue)"]
+        return result + ["\(flag)=\(value)"]
     }
 }

@@ -67,12 +67,31 @@ struct ModeLocationTests {
         #expect(error.kind == .notFound)
     }
 
+    static let v134 = KubernetesVersion(major: 1, minor: 34)
+
     @Test("setting --proxy-mode in args", arguments: [
         (["--v=2", "--proxy-mode=iptables"], ["--v=2", "--proxy-mode=ipvs"]),
         (["--proxy-mode", "iptables", "--v=2"], ["--proxy-mode", "ipvs", "--v=2"]),
         (["--v=2"], ["--v=2", "--proxy-mode=ipvs"]),
     ])
-    func settingFlag(args: [String], expected: [String]) {
-        #expect(ModeLocation.args(args, settingProxyMode: .ipvs) == expected)
+    func settingFlag(args: [String], expected: [String]) throws {
+        #expect(try ModeLocation.args(args, to: ProxyTarget(mode: .ipvs), version: Self.v134) == expected)
+    }
+
+    @Test("IPVS options become flags")
+    func ipvsFlags() throws {
+        let target = try ProxyTarget(mode: .ipvs, ipvsScheduler: "lc", ipvsStrictARP: true)
+        #expect(try ModeLocation.args(["--ipvs-scheduler=rr"], to: target, version: Self.v134)
+            == ["--ipvs-scheduler=lc", "--proxy-mode=ipvs", "--ipvs-strict-arp=true"])
+    }
+
+    @Test("nftables on 1.30 merges the feature gate into --feature-gates")
+    func featureGateFlag() throws {
+        let args = try ModeLocation.args(["--feature-gates=Foo=true,NFTablesProxyMode=false"], to: ProxyTarget(mode: .nftables),
+                                         version: KubernetesVersion(major: 1, minor: 30))
+        #expect(args == ["--feature-gates=Foo=true,NFTablesProxyMode=true", "--proxy-mode=nftables"])
+        #expect(throws: ProxyConfigError.self) {
+            try ModeLocation.args([], to: ProxyTarget(mode: .nftables), version: KubernetesVersion(major: 1, minor: 28))
+        }
     }
 }
