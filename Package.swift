@@ -96,6 +96,11 @@ let package = Package(
         .testTarget(name: "IPVSTests", dependencies: ["IPVS"], exclude: ["Fixtures"]),
         // Test-only: runs the IPVS module inside the real-kernel VM (IPVSVMTests puts it in the guest).
         .executableTarget(name: "ipvs-probe", dependencies: ["IPVS"], path: "Tests/IPVSProbe"),
+        .testTarget(
+            name: "ProxyConfigTests",
+            dependencies: ["ProxyConfig", .product(name: "Yams", package: "Yams")],
+            resources: [.copy("Fixtures")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
