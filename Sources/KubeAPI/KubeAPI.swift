@@ -1,1 +1,0 @@
-// The KubeAPI module: see DESIGN.md. Its issue fills it in.
