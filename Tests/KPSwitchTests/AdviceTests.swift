@@ -1,3 +1,4 @@
+import ProxyConfig
 import Testing
 @testable import KPSwitch
 
@@ -8,7 +9,7 @@ struct AdviceTests {
         maxPerService: Int = 6, kernels: [String] = ["6.1.0-28-amd64", "6.1.0-28-amd64"]
     ) -> ClusterFacts {
         ClusterFacts(
-            kubernetesVersion: ClusterFacts.Version(version) ?? ClusterFacts.Version(major: 0, minor: 0),
+            kubernetesVersion: KubernetesVersion(version) ?? KubernetesVersion(major: 0, minor: 0),
             currentMode: mode, services: services, servicePorts: services, endpoints: endpoints,
             maxEndpointsPerService: maxPerService, p99EndpointsPerService: maxPerService,
             nodes: kernels.enumerated().map { .init(name: "node-\($0.offset)", kernel: $0.element, osImage: "Debian GNU/Linux 12") })
@@ -59,7 +60,7 @@ struct AdviceTests {
         ("1.32", .beta), ("1.33", .generallyAvailable), ("v1.36.0-eks-1", .generallyAvailable),
     ])
     func availability(_ version: String, _ expected: Advice.Availability) throws {
-        #expect(Advice.nftablesAvailability(try #require(ClusterFacts.Version(version))) == expected)
+        #expect(Advice.nftablesAvailability(try #require(KubernetesVersion(version))) == expected)
     }
 
     @Test("alpha nftables is not recommended, even at scale")

@@ -1,3 +1,5 @@
+import ProxyConfig
+
 /// `kpswitch advise`: which mode this cluster should run, why (with its numbers), and what switching costs.
 public struct Advice: Report, Equatable {
     public static let kind = "Advice"
@@ -30,17 +32,17 @@ public struct Advice: Report, Equatable {
     /// SIG Scalability's per-service endpoint threshold.
     public static let endpointsPerServiceThreshold = 250
 
-    public static func nftablesAvailability(_ version: ClusterFacts.Version) -> Availability {
+    public static func nftablesAvailability(_ version: KubernetesVersion) -> Availability {
         switch version {
-        case ..<ClusterFacts.Version(major: 1, minor: 29): .unavailable
-        case ..<ClusterFacts.Version(major: 1, minor: 31): .alpha
-        case ..<ClusterFacts.Version(major: 1, minor: 33): .beta
+        case ..<KubernetesVersion(major: 1, minor: 29): .unavailable
+        case ..<KubernetesVersion(major: 1, minor: 31): .alpha
+        case ..<KubernetesVersion(major: 1, minor: 33): .beta
         default: .generallyAvailable
         }
     }
 
-    public static func ipvsDeprecated(_ version: ClusterFacts.Version) -> Bool {
-        version >= ClusterFacts.Version(major: 1, minor: 35)
+    public static func ipvsDeprecated(_ version: KubernetesVersion) -> Bool {
+        version >= KubernetesVersion(major: 1, minor: 35)
     }
 
     public init(facts: ClusterFacts) {

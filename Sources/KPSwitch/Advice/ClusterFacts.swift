@@ -1,30 +1,9 @@
 import NodeState
+import ProxyConfig
 
 /// What `advise` and cluster preflight read from the cluster, reduced to the numbers the advice uses.
-public struct ClusterFacts: Codable, Equatable, Sendable {
-    public struct Version: Codable, Comparable, Sendable, CustomStringConvertible {
-        public let major: Int
-        public let minor: Int
-
-        public init(major: Int, minor: Int) {
-            self.major = major
-            self.minor = minor
-        }
-
-        /// `v1.34.2`, `1.31`, `v1.33.5-eks-1234`.
-        public init?(_ text: String) {
-            let parts = text.drop(while: { $0 == "v" }).split(separator: ".").prefix(2)
-                .map { Int($0.prefix(while: \.isNumber)) }
-            guard parts.count == 2, let major = parts[0], let minor = parts[1] else { return nil }
-            self.init(major: major, minor: minor)
-        }
-
-        public var description: String { "\(major).\(minor)" }
-
-        public static func < (lhs: Version, rhs: Version) -> Bool { (lhs.major, lhs.minor) < (rhs.major, rhs.minor) }
-    }
-
-    public struct Node: Codable, Equatable, Sendable {
+public struct ClusterFacts: Encodable, Equatable, Sendable {
+    public struct Node: Encodable, Equatable, Sendable {
         public let name: String
         public let kernel: String
         public let osImage: String
@@ -37,7 +16,7 @@ public struct ClusterFacts: Codable, Equatable, Sendable {
     }
 
     /// The kube-proxy version when it differs from the server's (its image tag), else the server's.
-    public let kubernetesVersion: Version
+    public let kubernetesVersion: KubernetesVersion
     public let currentMode: ProxyMode
     public let services: Int
     public let servicePorts: Int
@@ -46,8 +25,25 @@ public struct ClusterFacts: Codable, Equatable, Sendable {
     public let p99EndpointsPerService: Int
     public let nodes: [Node]
 
+    private enum CodingKeys: String, CodingKey {
+        case kubernetesVersion, currentMode, services, servicePorts, endpoints, maxEndpointsPerService
+        case p99EndpointsPerService, nodes
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(kubernetesVersion.description, forKey: .kubernetesVersion)
+        try container.encode(currentMode, forKey: .currentMode)
+        try container.encode(services, forKey: .services)
+        try container.encode(servicePorts, forKey: .servicePorts)
+        try container.encode(endpoints, forKey: .endpoints)
+        try container.encode(maxEndpointsPerService, forKey: .maxEndpointsPerService)
+        try container.encode(p99EndpointsPerService, forKey: .p99EndpointsPerService)
+        try container.encode(nodes, forKey: .nodes)
+    }
+
     public init(
-        kubernetesVersion: Version, currentMode: ProxyMode, services: Int, servicePorts: Int, endpoints: Int,
+        kubernetesVersion: KubernetesVersion, currentMode: ProxyMode, services: Int, servicePorts: Int, endpoints: Int,
         maxEndpointsPerService: Int, p99EndpointsPerService: Int, nodes: [Node]
     ) {
         self.kubernetesVersion = kubernetesVersion
