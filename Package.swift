@@ -92,7 +92,7 @@ let package = Package(
             ]
         ),
 
-        .testTarget(name: "CLITests", dependencies: ["kpswitch"]),
+        .testTarget(name: "CLITests", dependencies: ["kpswitch", "KubeSim"]),
         .testTarget(name: "KPSwitchTests", dependencies: ["KPSwitch"]),
         .testTarget(name: "NodeStateTests", dependencies: ["NodeState"], resources: [.copy("Fixtures")]),
         .testTarget(name: "IPVSTests", dependencies: ["IPVS"], exclude: ["Fixtures"]),

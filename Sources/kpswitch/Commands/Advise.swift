@@ -19,6 +19,7 @@ struct Advise: AsyncParsableCommand, GlobalOptionsCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        throw KPSwitchError.notImplemented("advise", issue: 10)
+        let advice = try await Advisor.advise(global.clusterAccess)
+        Renderer(options: global).render(advice)
     }
 }

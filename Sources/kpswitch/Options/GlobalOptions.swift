@@ -1,4 +1,5 @@
 import ArgumentParser
+import KPSwitch
 
 /// Options every command takes: where the cluster is, how to print, how much to log.
 struct GlobalOptions: ParsableArguments {
@@ -22,6 +23,12 @@ struct GlobalOptions: ParsableArguments {
 
     @Flag(name: .customLong("no-color"), help: "Never colour the text output (it is coloured only on a terminal, and never when NO_COLOR is set).")
     var noColor = false
+}
+
+extension GlobalOptions {
+    var clusterAccess: ClusterAccess {
+        ClusterAccess(kubeconfig: kubeconfig, context: context, namespace: namespace)
+    }
 }
 
 enum OutputFormat: String, CaseIterable, ExpressibleByArgument {

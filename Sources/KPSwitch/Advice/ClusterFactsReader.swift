@@ -1,0 +1,105 @@
+import Foundation
+import KubeAPI
+import ProxyConfig
+
+/// Reads `ClusterFacts` from the API server: nodes, kube-proxy's objects, then services and EndpointSlices
+/// page by page, keeping only counts (one integer per service), so memory stays bounded on big clusters.
+struct ClusterFactsReader {
+    let client: KubeClient
+    let namespace: String
+
+    func read() async throws -> ClusterFacts {
+        let nodes = try await client.list(Node.self).items
+        let proxy = try await KubeProxyState.read(client: client, namespace: namespace)
+
+        var services = 0
+        var servicePorts = 0
+        for try await page in client.listPages(Service.self, namespace: "") {
+            services += page.items.count
+            servicePorts += page.items.reduce(0) { $0 + ($1.json[path: ["spec", "ports"]]?.arrayValue?.count ?? 0) }
+        }
+        var perService: [String: Int] = [:]
+        var endpoints = 0
+        for try await page in client.listPages(EndpointSlice.self, namespace: "") {
+            for slice in page.items {
+                let owner = slice.json[path: ["metadata", "labels", "kubernetes.io/service-name"]]?.stringValue ?? ""
+                let key = (slice.json[path: ["metadata", "namespace"]]?.stringValue ?? "") + "/" + owner
+                let count = slice.json["endpoints"]?.arrayValue?.count ?? 0
+                perService[key, default: 0] += count
+                endpoints += count
+            }
+        }
+        let counts = perService.values.sorted()
+        let p99 = counts.isEmpty ? 0 : counts[min(counts.count - 1, Int((Double(counts.count) * 0.99).rounded(.up)) - 1)]
+
+        return ClusterFacts(
+            kubernetesVersion: proxy.version ?? Self.oldestKubelet(nodes) ?? KubernetesVersion(major: 0, minor: 0),
+            currentMode: proxy.mode, services: services, servicePorts: servicePorts, endpoints: endpoints,
+            maxEndpointsPerService: counts.last ?? 0, p99EndpointsPerService: p99,
+            nodes: nodes.map { node in
+                ClusterFacts.Node(
+                    name: node.json[path: ["metadata", "name"]]?.stringValue ?? "", kernel: node.kernelVersion ?? "",
+                    osImage: node.osImage ?? "")
+            })
+    }
+
+    /// Without a kube-proxy image tag, the oldest kubelet bounds what kube-proxy may be (version skew).
+    static func oldestKubelet(_ nodes: [Node]) -> KubernetesVersion? {
+        nodes.compactMap { $0.kubeletVersion.flatMap(KubernetesVersion.init) }.min()
+    }
+}
+
+/// kube-proxy as the cluster runs it: flavour, where its mode is set, the mode, and its version.
+struct KubeProxyState {
+    let flavour: FlavourReport
+    let mode: ProxyMode
+    let version: KubernetesVersion?
+
+    static func read(client: KubeClient, namespace: String) async throws -> KubeProxyState {
+        let daemonSets = try await client.list(DaemonSet.self, namespace: namespace).items
+        let configMaps = try await client.list(ConfigMap.self, namespace: namespace).items
+        let pods = try await client.list(Pod.self, namespace: namespace, labelSelector: "k8s-app=kube-proxy").items
+        let nodes = try await client.list(Node.self).items
+        let encoder = JSONEncoder()
+        let objects = try KubeProxyObjects(
+            daemonSets: try encoder.encode(JSONValue.object(["items": .array(daemonSets.map(\.json))])),
+            configMaps: try encoder.encode(JSONValue.object(["items": .array(configMaps.map(\.json))])),
+            pods: try encoder.encode(JSONValue.object(["items": .array(pods.map(\.json))])),
+            nodes: try encoder.encode(JSONValue.object(["items": .array(nodes.map(\.json))])))
+        let report = FlavourDetection.detect(objects)
+        if let blocker = report.blocker {
+            throw KPSwitchError(
+                status: .preflightFailed, message: blocker.message, remediation: blocker.remediation,
+                runbook: blocker.runbook.map { Runbook(file: $0.file, anchor: $0.anchor) })
+        }
+        guard let location = report.location else {
+            throw KPSwitchError(
+                status: .runtimeError,
+                message: "kube-proxy's mode could not be located in namespace \(namespace) (flavour \(report.flavour.rawValue)).",
+                remediation: "Check -n/--namespace; kpswitch looks for the kube-proxy DaemonSet there.")
+        }
+        let mode: ProxyMode
+        switch location.source {
+        case .configMap(let name, let key, _, _):
+            guard let text = configMaps.first(where: { $0.json[path: ["metadata", "name"]]?.stringValue == name })?.data[key] else {
+                throw KPSwitchError(
+                    status: .runtimeError, message: "ConfigMap \(namespace)/\(name) has no key \(key), which kube-proxy reads.",
+                    remediation: "Restore the ConfigMap from a snapshot or from your cluster's installer.")
+            }
+            let summary = try KubeProxyConfigurationSummary(parsing: text)
+            guard let effective = summary.effectiveMode else {
+                throw KPSwitchError(status: .runtimeError, message: "ConfigMap \(namespace)/\(name) sets mode '\(summary.mode)', which kpswitch does not know.")
+            }
+            mode = effective
+        case .flag(let value):
+            guard let effective = value.map({ ProxyMode(rawValue: $0) }) ?? .iptables else {
+                throw KPSwitchError(status: .runtimeError, message: "kube-proxy runs with --proxy-mode=\(value ?? ""), which kpswitch does not know.")
+            }
+            mode = effective
+        }
+        let image = daemonSets.first { $0.json[path: ["metadata", "name"]]?.stringValue == location.daemonSet }?
+            .templateContainers.first?["image"]?.stringValue
+        let version = image.flatMap { $0.split(separator: ":").last }.flatMap { KubernetesVersion(String($0)) }
+        return KubeProxyState(flavour: report, mode: mode, version: version)
+    }
+}
