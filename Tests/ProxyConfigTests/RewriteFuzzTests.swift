@@ -92,7 +92,7 @@ struct RewriteFuzzTests {
         let seeds = try Self.seeds()
         var accepted = 0
         var refused = 0
-        let rounds = 4000
+        let rounds = 3000
         for round in 0..<rounds {
             var text = seeds[round % seeds.count]
             for _ in 0..<Int.random(in: 1...3, using: &random) { text = Self.mutate(text, &random) }

@@ -33,11 +33,11 @@ enum Support {
         case .sequence(let sequence):
             return sequence.map(jsonObject)
         case .scalar:
-            switch node.tag.name {
-            case .int: return node.int ?? 0
-            case .bool: return node.bool ?? false
-            case .null: return NSNull()
-            case .float: return node.float ?? 0
+            switch node.tag.description {
+            case Tag.Name.int.rawValue: return node.int ?? 0
+            case Tag.Name.bool.rawValue: return node.bool ?? false
+            case Tag.Name.null.rawValue: return NSNull()
+            case Tag.Name.float.rawValue: return node.float ?? 0
             default: return node.string ?? ""
             }
         case .alias:
@@ -131,13 +131,29 @@ enum Support {
         for edit in edits { expected = expected.setting(edit.path[...], expectedValue(edit)) }
         #expect(try loaded(rewrite.text) == expected, sourceLocation: sourceLocation)
 
+        // A changed line either names an edited key, or is an old line with text appended: a flow
+        // entry (`{a: 1, scheduler: lc}`) or the line break a last line needs before an inserted key.
         let changes = lineChanges(rewrite.original, rewrite.text)
         let names = Set(edits.flatMap(\.path))
-        for line in changes.removed + changes.inserted {
-            #expect(names.contains { line.contains($0) }, "unexpected changed line: \(line.debugDescription)",
-                    sourceLocation: sourceLocation)
+        func namesKey(_ text: Substring) -> Bool { names.contains { text.contains($0) } }
+        func content(_ line: String) -> Substring { line.prefix { $0 != "\n" && $0 != "\r\n" && $0 != "\r" } }
+        for line in changes.removed {
+            let extended = changes.inserted.contains { inserted in
+                let new = Array(content(inserted))
+                let old = Array(content(line))
+                let prefix = zip(old, new).prefix { $0 == $1 }.count
+                let suffix = old.count - prefix
+                guard new.count >= old.count, Array(new.suffix(suffix)) == Array(old.suffix(suffix)) else { return false }
+                let middle = String(new[prefix..<(new.count - suffix)])
+                return middle.isEmpty || namesKey(middle[...])
+            }
+            #expect(namesKey(line[...]) || extended, "unexpected removed line: \(line.debugDescription)", sourceLocation: sourceLocation)
         }
-        #expect(changes.removed.count <= edits.count, sourceLocation: sourceLocation)
+        for line in changes.inserted {
+            let rebroken = changes.removed.contains { content($0) == content(line) }
+            #expect(namesKey(line[...]) || rebroken, "unexpected inserted line: \(line.debugDescription)", sourceLocation: sourceLocation)
+        }
+        #expect(changes.removed.count <= edits.count + 1, sourceLocation: sourceLocation)
 
         let again = try ConfigRewrite(of: rewrite.text, applying: edits)
         #expect(again.text == rewrite.text, "not idempotent", sourceLocation: sourceLocation)
