@@ -20,7 +20,9 @@ struct AdviseTests {
     }
 
     static func kubeadm(services: Int, kernels: [String], version: String = "v1.34.0") throws -> Scenario {
-        let objects = try Scenario.loadObjects(from: packageRoot.appendingPathComponent("Scenarios/objects").path)
+        let objects = try ["kubeadm-v1.34-kube-proxy-configmap.yaml", "kubeadm-v1.34-kube-proxy-daemonset.yaml"].flatMap {
+            try Scenario.loadObjects(from: packageRoot.appendingPathComponent("Scenarios/objects/\($0)").path)
+        }
         return Scenario(
             kubernetesVersion: version, objects: objects,
             nodeGroups: kernels.enumerated().map { Scenario.NodeGroup(namePrefix: "pool\($0.offset)-", count: 2, kernelVersion: $0.element) },
