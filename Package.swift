@@ -91,6 +91,9 @@ let package = Package(
         ),
 
         .testTarget(name: "CLITests", dependencies: ["kpswitch"]),
+        // The real-kernel test bed (Tests/VM): a library test targets use to run code in a QEMU guest.
+        .target(name: "VMHarness", path: "Tests/VMHarness"),
+        .testTarget(name: "VMTests", dependencies: ["VMHarness", "kpswitch"]),
     ],
     swiftLanguageModes: [.v6]
 )
