@@ -113,6 +113,10 @@ let package = Package(
             ],
             resources: [.copy("Fixtures")]
         ),
+        // The real-kernel test bed (Tests/VM): a library test targets use to run code in a QEMU guest.
+        .target(name: "VMHarness", path: "Tests/VMHarness"),
+        .testTarget(name: "VMTests", dependencies: ["VMHarness", "kpswitch"]),
+        .testTarget(name: "KPSwitchVMTests", dependencies: ["VMHarness", "kpswitch"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -53,13 +53,24 @@ cp "$script" "$overlay/vm/guest.sh"
 # Files the base image already has are not packed again (same paths, same host).
 in_base() { grep -qxF ".$1" "$image/base.list"; }
 
+# The guest is merged-/usr like the host: /lib, /lib64, /bin, /sbin are symlinks in the base image. A
+# later cpio holding a real /lib folder would replace that symlink when the kernel unpacks it, so
+# overlay paths are written under /usr.
+canonical() {
+    case "$1" in
+        /lib/*|/lib64/*|/bin/*|/sbin/*) echo "/usr$1" ;;
+        *) echo "$1" ;;
+    esac
+}
+
 add_libraries() { # the libraries a dynamic executable needs, at the paths the loader will look
     local lib
     while read -r lib; do
-        in_base "$lib" && continue
-        [[ -e "$overlay$lib" ]] && continue
-        mkdir -p "$overlay$(dirname "$lib")"
-        cp -L "$lib" "$overlay$lib"
+        in_base "$(canonical "$lib")" && continue
+        local target="$overlay$(canonical "$lib")"
+        [[ -e "$target" ]] && continue
+        mkdir -p "$(dirname "$target")"
+        cp -L "$lib" "$target"
     done < <(ldd "$1" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}')
 }
 
@@ -69,10 +80,16 @@ for spec in "${adds[@]+"${adds[@]}"}"; do
     [[ "$spec" == *:* ]] || guest="/usr/local/bin/$(basename "$host")"
     [[ -e "$host" ]] || harness_failure "--add $host: no such file"
     [[ "$guest" == /* ]] || harness_failure "--add $spec: the guest path must be absolute"
+    guest="$(canonical "$guest")"
     mkdir -p "$overlay$(dirname "$guest")"
     cp -rL "$host" "$overlay$guest"
-    if [[ -f "$host" && -x "$host" ]] && ldd "$host" >/dev/null 2>&1; then
-        add_libraries "$host"
+    if [[ -f "$host" && "$(head -c 4 "$host" | od -An -tx1 | tr -d ' ')" == 7f454c46 ]]; then
+        # Debug builds carry most of their size as symbols: the guest needs none, and every byte of
+        # the initramfs is unpacked under TCG at each boot.
+        strip -s "$overlay$guest" 2>/dev/null || true
+        if [[ -x "$host" ]] && ldd "$host" >/dev/null 2>&1; then
+            add_libraries "$host"
+        fi
     fi
 done
 
@@ -85,10 +102,10 @@ channel="$work/channel"
 : > "$channel"
 set +e
 timeout --kill-after=5 "$timeout" qemu-system-x86_64 \
-    -accel tcg -m 512 -smp 1 -nodefaults -display none -no-reboot \
+    -accel tcg -m 1024 -smp 1 -nodefaults -display none -no-reboot \
     -serial stdio -serial "file:$channel" \
-    -kernel "$image/vmlinuz" -initrd "$work/initrd" \
-    -append "console=ttyS0 panic=-1 edd=off quiet no_timer_check" \
+    -kernel "$image/vmlinux" -initrd "$work/initrd" \
+    -append "console=ttyS0 panic=-1 edd=off quiet no_timer_check ${KPSWITCH_VM_APPEND:-}" \
     < /dev/null 2>&1 | tr -d '\r' | if [[ $quiet == 1 ]]; then cat > "$console"; else tee "$console"; fi
 qemu_status=${PIPESTATUS[0]}
 set -e
@@ -109,7 +126,7 @@ if ! grep -qx 'KPSWITCH-VM-END' "$channel"; then
 fi
 status="$(sed -n '1s/^KPSWITCH-VM-STATUS \([0-9][0-9]*\)$/\1/p' "$channel")"
 [[ -n "$status" ]] || harness_failure "the guest's report does not start with a status line"
-sed -e '1d' -e '/^KPSWITCH-VM-END$/,$d' "$channel" | base64 -d | tar -xf - -C "$results" \
+sed -e '1d' -e '/^KPSWITCH-VM-END$/,$d' "$channel" | base64 -d | tar -xmf - -C "$results" \
     || harness_failure "the guest's results could not be unpacked"
 echo "$status" > "$results/status"
 if [[ $status != 0 ]]; then
