@@ -4,12 +4,13 @@ import VMHarness
 
 /// `kpswitch preflight` run in the real-kernel guest (Debian's kernel, IPVS as modules), one boot for all
 /// module scenarios; each check's JSON comes back and is judged here.
-@Suite("node preflight on a real kernel with IPVS modules", .enabled(if: VMGuest.isEnabled, VMGuest.skipComment))
+@Suite("node preflight on a real kernel with IPVS modules", .enabled(if: VMGuest.isEnabled, "KPSWITCH_SKIP_VM=1 runs host tests only"))
 struct NodePreflightVMTests {
     static let script = """
         . /vm/lib.sh
         preflight() { kpswitch preflight --scope node -o json "$@"; }
         vm_check loadable preflight --to ipvs
+        vm_check still-unloaded sh -c '! grep -q "^ip_vs " /proc/modules'
         vm_check load preflight --to ipvs --load-modules
         vm_check loaded preflight --to ipvs
         \(VMScenario.module("ip_vs_sh", .absent))
@@ -60,6 +61,15 @@ struct NodePreflightVMTests {
         #expect(report.status("IPVSKernelSupport") == "warning")
         #expect(report.messages("IPVSKernelSupport").contains { $0.hasPrefix("ip_vs is not loaded; a module file for kernel") })
         #expect(report.status("IPVSNetlinkFamily") == "skipped")
+        // No check may load a module: asking for the IPVS family would autoload ip_vs on this kernel.
+        #expect(report.messages("ForeignIPVSServices") == ["ip_vs is not loaded, so there are no IPVS virtual servers"])
+    }
+
+    @Test("preflight itself loads nothing")
+    func loadsNothing() async throws {
+        let run = try await Self.run.value.requireSuccess()
+        let check = try #require(run.check("still-unloaded"))
+        #expect(check.status == 0, "ip_vs was loaded by a preflight without --load-modules: \(check.output)")
     }
 
     @Test("--load-modules loads them with modprobe and says so; afterwards they are loaded and IPVS answers")

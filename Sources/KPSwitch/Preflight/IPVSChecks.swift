@@ -113,6 +113,16 @@ struct ForeignIPVSServices: PreflightCheck {
 
     func run() async -> [Finding] {
         if let skip = Finding.cannotRun(on: node, needsPrivilege: true) { return [skip] }
+        // Without ip_vs in the kernel there are no virtual servers, and asking for the family would make
+        // kernels since about 5.16 autoload ip_vs (MODULE_ALIAS_GENL_FAMILY): a check must not load anything.
+        do {
+            let state = try await node.kernelModules().state(of: "ip_vs")
+            guard state == .loaded || state == .builtin else {
+                return [.note("ip_vs is not loaded, so there are no IPVS virtual servers", subject: "IPVS")]
+            }
+        } catch {
+            return [.couldNotRead("the kernel's module lists", error)]
+        }
         let keys: [IPVSService.Key]
         let addresses: [String: [String]]
         do {
