@@ -77,7 +77,7 @@ public enum FlavourDetection {
             evidence.append("fields managed by \"eks\": the EKS managed add-on owns kube-proxy")
             warnings.append(ProxyConfigWarning(
                 message: "the EKS managed add-on owns kube-proxy: an add-on update with --resolve-conflicts OVERWRITE replaces this edit. Set the mode in the add-on's configuration values too (aws eks update-addon --configuration-values '{\"mode\":\"...\"}').",
-                runbook: .migrate("eks-managed-addon")))
+                runbook: .migrate("eks-managed-add-on")))
         } else if daemonSet.metadata.label("eks.amazonaws.com/component") == "kube-proxy" || facts.eksNodes
             || configMap?.metadata.name == "kube-proxy-config" {
             flavour = .eks

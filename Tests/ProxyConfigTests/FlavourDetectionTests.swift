@@ -81,7 +81,7 @@ struct FlavourDetectionTests {
         let report = FlavourDetection.detect(objects)
         #expect(report.flavour == .eksManagedAddon)
         #expect(report.blocker == nil)
-        #expect(report.warnings.map(\.runbook.anchor) == ["eks-managed-addon"])
+        #expect(report.warnings.map(\.runbook.anchor) == ["eks-managed-add-on"])
     }
 
     @Test("refused flavours name the procedure and a runbook section", arguments: [
