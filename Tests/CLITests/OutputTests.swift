@@ -4,7 +4,7 @@ import Testing
 @Suite("output plumbing")
 struct OutputTests {
     static let unimplemented: [(arguments: [String], issue: Int)] = [
-        (["preflight", "--scope", "cluster"], 10), (["snapshot", "--scope", "node"], 6),
+ (["snapshot", "--scope", "node"], 6),
         (["snapshot", "verify", "/nonexistent"], 6), (["snapshot", "show", "/nonexistent"], 6),
         (["migrate", "--to", "nftables", "--dry-run"], 11), (["rollback"], 11), (["status"], 11),
         (["cleanup", "--mode", "ipvs", "--dry-run"], 6), (["restore", "/nonexistent"], 6),

@@ -56,6 +56,17 @@ struct KubeProxyState {
     let version: KubernetesVersion?
 
     static func read(client: KubeClient, namespace: String) async throws -> KubeProxyState {
+        let (report, daemonSets, configMaps) = try await detect(client: client, namespace: namespace)
+        if let blocker = report.blocker {
+            throw KPSwitchError(
+                status: .preflightFailed, message: blocker.message, remediation: blocker.remediation,
+                runbook: blocker.runbook.map { Runbook(file: $0.file, anchor: $0.anchor) })
+        }
+        return try state(report: report, daemonSets: daemonSets, configMaps: configMaps, namespace: namespace)
+    }
+
+    /// Flavour detection over the namespace's DaemonSets, ConfigMaps and kube-proxy pods, and the nodes.
+    static func detect(client: KubeClient, namespace: String) async throws -> (FlavourReport, [DaemonSet], [ConfigMap]) {
         let daemonSets = try await client.list(DaemonSet.self, namespace: namespace).items
         let configMaps = try await client.list(ConfigMap.self, namespace: namespace).items
         let pods = try await client.list(Pod.self, namespace: namespace, labelSelector: "k8s-app=kube-proxy").items
@@ -66,12 +77,12 @@ struct KubeProxyState {
             configMaps: try encoder.encode(JSONValue.object(["items": .array(configMaps.map(\.json))])),
             pods: try encoder.encode(JSONValue.object(["items": .array(pods.map(\.json))])),
             nodes: try encoder.encode(JSONValue.object(["items": .array(nodes.map(\.json))])))
-        let report = FlavourDetection.detect(objects)
-        if let blocker = report.blocker {
-            throw KPSwitchError(
-                status: .preflightFailed, message: blocker.message, remediation: blocker.remediation,
-                runbook: blocker.runbook.map { Runbook(file: $0.file, anchor: $0.anchor) })
-        }
+        return (FlavourDetection.detect(objects), daemonSets, configMaps)
+    }
+
+    static func state(
+        report: FlavourReport, daemonSets: [DaemonSet], configMaps: [ConfigMap], namespace: String
+    ) throws -> KubeProxyState {
         guard let location = report.location else {
             throw KPSwitchError(
                 status: .runtimeError,

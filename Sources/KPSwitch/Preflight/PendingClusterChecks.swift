@@ -1,12 +1,21 @@
-/// Stands in the report for the cluster checks until they are built, so that a preflight with
-/// `--scope all` says they did not run instead of implying they passed.
-public struct PendingClusterChecks: PreflightCheck {
-    public let name: CheckName = "ClusterChecks"
-    public let scope: CheckScope = .cluster
+/// Stands in the report for the cluster checks not built yet, so that the report says they did not run
+/// instead of implying they passed.
+struct PendingClusterChecks: PreflightCheck {
+    let name: CheckName = "ClusterCompatibility"
+    let scope: CheckScope = .cluster
 
-    public init() {}
+    func run() async -> [Finding] {
+        [.skipped("compatibility (MetalLB, NodeLocal DNSCache, GitOps owners) and RBAC checks are not implemented yet (issue #10)")]
+    }
+}
 
-    public func run() async -> [Finding] {
-        [.skipped("cluster checks (flavour, scale, compatibility, RBAC) are not implemented yet (issue #10)")]
+/// The cluster checks when no kubeconfig could be loaded during `--scope all`.
+struct ClusterUnreachable: PreflightCheck {
+    let name: CheckName = "KubeProxyFlavour"
+    let scope: CheckScope = .cluster
+    let reason: String
+
+    func run() async -> [Finding] {
+        [.skipped("cluster checks did not run: \(reason)")]
     }
 }

@@ -46,12 +46,21 @@ struct Preflight: AsyncParsableCommand, GlobalOptionsCommand {
     }
 
     func run() async throws {
-        guard scope != .cluster else { throw KPSwitchError.notImplemented("preflight --scope cluster", issue: 10) }
-        let node = NodePreflight(
+        let run = PreflightRun(
             target: to, scheduler: scheduler ?? "rr", loadModules: loadModules,
-            ignoring: preflight.ignorePreflightErrors.flatMap(\.names))
-        let report = try await node.run(on: Adapters.localNode(), ipvs: Adapters.localIPVS(), extra: scope == .all ? [PendingClusterChecks()] : [])
+            ignoring: preflight.ignorePreflightErrors.flatMap(\.names), scope: scope.preflightScope)
+        let report = try await run.run(node: Adapters.localNode(), ipvs: Adapters.localIPVS(), cluster: global.clusterAccess)
         Renderer(options: global).render(report)
         if report.isBlocking { throw ExitCode(ExitStatus.preflightFailed.rawValue) }
+    }
+}
+
+extension Scope {
+    var preflightScope: PreflightRun.Scope {
+        switch self {
+        case .node: .node
+        case .cluster: .cluster
+        case .all: .all
+        }
     }
 }

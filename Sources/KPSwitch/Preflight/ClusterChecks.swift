@@ -1,0 +1,58 @@
+import KubeAPI
+import ProxyConfig
+
+/// The cluster checks, run with a client to the API server.
+enum ClusterChecks {
+    static func checks(client: KubeClient, namespace: String) -> [any PreflightCheck] {
+        [KubeProxyFlavourCheck(client: client, namespace: namespace), PendingClusterChecks()]
+    }
+}
+
+/// How this cluster runs kube-proxy, and whether kpswitch may migrate it through the ConfigMap: a flavour
+/// whose mode lives elsewhere (Talos, k3s, RKE2, kops, AKS, GKE, kube-proxy replaced) is an error naming
+/// the right procedure.
+struct KubeProxyFlavourCheck: PreflightCheck {
+    let name: CheckName = "KubeProxyFlavour"
+    let scope: CheckScope = .cluster
+    let client: KubeClient
+    let namespace: String
+
+    func run() async -> [Finding] {
+        let detected: (FlavourReport, [DaemonSet], [ConfigMap])
+        do {
+            detected = try await KubeProxyState.detect(client: client, namespace: namespace)
+        } catch {
+            return [.skipped("could not read kube-proxy's objects in \(namespace): \(KPSwitchError(error).message)")]
+        }
+        let (report, daemonSets, configMaps) = detected
+        var findings: [Finding] = report.warnings.map { warning in
+            .warning(warning.message, subject: report.flavour.rawValue,
+                     remediation: "See Runbooks/\(warning.runbook.file)#\(warning.runbook.anchor).")
+        }
+        if let blocker = report.blocker {
+            let link = blocker.runbook.map { " See Runbooks/\($0.file)#\($0.anchor)." } ?? ""
+            findings.insert(.error(
+                "\(report.flavour.rawValue): \(blocker.message)", subject: report.flavour.rawValue,
+                remediation: blocker.remediation + link), at: 0)
+            return findings
+        }
+        do {
+            let state = try KubeProxyState.state(report: report, daemonSets: daemonSets, configMaps: configMaps, namespace: namespace)
+            findings.insert(.note(
+                "\(report.flavour.rawValue): kube-proxy runs in \(state.mode.rawValue) mode, set \(Self.describe(report.location))",
+                subject: report.flavour.rawValue), at: 0)
+        } catch {
+            findings.insert(.error(KPSwitchError(error).message, subject: report.flavour.rawValue,
+                                   remediation: KPSwitchError(error).remediation), at: 0)
+        }
+        return findings
+    }
+
+    static func describe(_ location: ModeLocation?) -> String {
+        switch location?.source {
+        case .configMap(let name, let key, _, _): "in ConfigMap \(name), key \(key)"
+        case .flag: "by the --proxy-mode flag"
+        case nil: "somewhere kpswitch could not locate"
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import Logging
+import NodeState
+
+/// `kpswitch preflight`: optionally load the IPVS modules (the one action, reported as such), then run
+/// the node checks and the cluster checks for the target in one list, so that one
+/// `--ignore-preflight-errors` list is validated against everything that runs.
+public struct PreflightRun: Sendable {
+    public enum Scope: Sendable {
+        case node
+        case cluster
+        /// Both; without a usable kubeconfig the cluster checks are reported as skipped, with the reason.
+        case all
+    }
+
+    public let target: ProxyMode?
+    public let scheduler: String
+    public let loadModules: Bool
+    public let ignoring: [String]
+    public let scope: Scope
+
+    public init(target: ProxyMode?, scheduler: String, loadModules: Bool, ignoring: [String], scope: Scope) {
+        self.target = target
+        self.scheduler = scheduler
+        self.loadModules = loadModules
+        self.ignoring = ignoring
+        self.scope = scope
+    }
+
+    public func run(
+        node: any NodeInspector, ipvs: any IPVSReader, cluster access: ClusterAccess,
+        logger: Logger = Logger(label: "kpswitch.preflight")
+    ) async throws(KPSwitchError) -> PreflightReport {
+        let nodeChecks = scope == .cluster ? [] : NodeChecks.checks(for: target, scheduler: scheduler, node: node, ipvs: ipvs)
+        guard scope != .node else {
+            return try await run(nodeChecks, node: node, host: node.hostname, logger: logger)
+        }
+        do {
+            return try await access.withClient(logger: logger) { client in
+                try await run(nodeChecks + ClusterChecks.checks(client: client, namespace: access.namespace),
+                              node: node, host: scope == .cluster ? nil : node.hostname, logger: logger)
+            }
+        } catch where scope == .all && error.status == .usageError && access.kubeconfig == nil {
+            // No kubeconfig anywhere (a node without one, say): the node checks still run; the cluster's are
+            // reported as not run, with the reason.
+            let unreachable = ClusterUnreachable(reason: error.message)
+            return try await run(nodeChecks + [unreachable], node: node, host: node.hostname, logger: logger)
+        }
+    }
+
+    private func run(
+        _ checks: [any PreflightCheck], node: any NodeInspector, host: String?, logger: Logger
+    ) async throws(KPSwitchError) -> PreflightReport {
+        let runner = try PreflightRunner(checks: checks, ignoring: ignoring)
+        let actions = loadModules ? await loadMissingModules(on: node) : []
+        let report = await runner.run(target: target, host: host, logger: logger)
+        return PreflightReport(target: report.target, host: report.host, actions: actions, checks: report.checks)
+    }
+
+    /// modprobe for every IPVS module that is loadable but not loaded; each attempt becomes a finding.
+    func loadMissingModules(on node: any NodeInspector) async -> [Finding] {
+        guard node.isPrivileged else {
+            return [.skipped("--load-modules needs root on the node; nothing was loaded")]
+        }
+        do {
+            let kernel = try await node.kernelRelease()
+            let modules = try await node.kernelModules()
+            var findings: [Finding] = []
+            for module in NodeChecks.ipvsModules(scheduler: scheduler, kernel: kernel)
+            where modules.state(of: module) == .loadable {
+                do {
+                    try await node.loadModule(module)
+                    findings.append(.note("loaded \(module) with modprobe", subject: module))
+                } catch {
+                    findings.append(.error("modprobe \(module) failed: \(error)", subject: module))
+                }
+            }
+            if findings.isEmpty {
+                findings.append(.note("nothing to load: every IPVS module is loaded, built in or absent"))
+            }
+            return findings
+        } catch {
+            return [.couldNotRead("the kernel's module lists", error)]
+        }
+    }
+}
