@@ -114,51 +114,62 @@ public enum FlavourDetection {
                       blocker: blocker ?? procedure(for: flavour))
     }
 
-    /// The refusal for a flavour kpswitch cannot migrate through the ConfigMap, naming the right procedure.
-    static func procedure(for flavour: KubeProxyFlavour) -> ProxyConfigError {
-        let (message, remediation, anchor): (String, String, String) = switch flavour {
-        case .talos: (
-            "Talos owns kube-proxy and regenerates its DaemonSet and ConfigMap from the machine configuration.",
-            "Set cluster.proxy.mode in the machine configuration (talosctl patch mc) and let Talos roll kube-proxy.",
-            "talos")
-        case .k3s: (
-            "k3s runs kube-proxy inside its agent process; there is no DaemonSet or ConfigMap to edit.",
-            "Set kube-proxy-arg: [\"proxy-mode=<mode>\"] in /etc/rancher/k3s/config.yaml on every node and restart k3s, one node at a time.",
-            "k3s")
-        case .rke2: (
-            "RKE2 runs kube-proxy as static pods it regenerates; edits to the manifests are reverted.",
-            "Set kube-proxy-arg: [\"proxy-mode=<mode>\"] in /etc/rancher/rke2/config.yaml on every node and restart rke2, one node at a time.",
-            "rke2")
-        case .kops: (
-            "kops runs kube-proxy as static pods written by nodeup from the cluster spec.",
-            "Set spec.kubeProxy.proxyMode with kops edit cluster, then kops update cluster --yes and kops rolling-update cluster.",
-            "kops")
-        case .aks: (
-            "AKS manages kube-proxy; in-cluster edits are not the supported path.",
-            "Use az aks update --kube-proxy-config with a file setting mode (IPTABLES, IPVS, or NFTABLES on 1.33+).",
-            "aks")
-        case .gke: (
-            "GKE manages kube-proxy (or replaces it with Dataplane V2) and offers no mode setting.",
-            "Keep GKE's dataplane; to leave iptables, create a cluster with Dataplane V2.",
-            "gke")
-        case .cilium: (
-            "Cilium replaces kube-proxy (kube-proxy-replacement is on); there is no kube-proxy mode to switch.",
-            "Nothing to migrate; Service handling is Cilium's.",
-            "kube-proxy-replaced")
-        case .calicoEBPF: (
-            "Calico's eBPF dataplane replaces kube-proxy, which is disabled here; there is no kube-proxy mode to switch.",
-            "Nothing to migrate; Service handling is Calico's.",
-            "kube-proxy-replaced")
-        case .staticPods: (
-            "kube-proxy runs as static pods from node manifests; the API cannot change them.",
-            "Edit --proxy-mode (or the config file) in each node's manifest, one node at a time.",
-            "static-pods")
-        case .absent: (
-            "no kube-proxy was found in the namespace.",
-            "Check the namespace (-n) and that kpswitch may list DaemonSets and Pods there.",
-            "kube-proxy-not-found")
-        case .kubeadm, .kubespray, .eks, .eksManagedAddon, .daemonSet: (
-            "kube-proxy could not be migrated.", "See the runbook.", "managed-flavours")
+    /// The refusal naming the right procedure for a flavour kpswitch cannot migrate through the ConfigMap.
+    private static func procedure(for flavour: KubeProxyFlavour) -> ProxyConfigError? {
+        let (message, remediation, anchor): (String, String, String)
+        switch flavour {
+        case .talos:
+            (message, remediation, anchor) = (
+                "Talos owns kube-proxy and regenerates its DaemonSet and ConfigMap from the machine configuration.",
+                "Set cluster.proxy.mode in the machine configuration (talosctl patch mc) and let Talos roll kube-proxy.",
+                "talos")
+        case .k3s:
+            (message, remediation, anchor) = (
+                "k3s runs kube-proxy inside its agent process; there is no DaemonSet or ConfigMap to edit.",
+                "Set kube-proxy-arg: [\"proxy-mode=<mode>\"] in /etc/rancher/k3s/config.yaml on every node and restart k3s, one node at a time.",
+                "k3s")
+        case .rke2:
+            (message, remediation, anchor) = (
+                "RKE2 runs kube-proxy as static pods it regenerates; edits to the manifests are reverted.",
+                "Set kube-proxy-arg: [\"proxy-mode=<mode>\"] in /etc/rancher/rke2/config.yaml on every node and restart rke2, one node at a time.",
+                "rke2")
+        case .kops:
+            (message, remediation, anchor) = (
+                "kops runs kube-proxy as static pods written by nodeup from the cluster spec.",
+                "Set spec.kubeProxy.proxyMode with kops edit cluster, then kops update cluster --yes and kops rolling-update cluster.",
+                "kops")
+        case .aks:
+            (message, remediation, anchor) = (
+                "AKS manages kube-proxy; in-cluster edits are not the supported path.",
+                "Use az aks update --kube-proxy-config with a file setting mode (IPTABLES, IPVS, or NFTABLES on 1.33+).",
+                "aks")
+        case .gke:
+            (message, remediation, anchor) = (
+                "GKE manages kube-proxy (or replaces it with Dataplane V2) and offers no mode setting.",
+                "Keep GKE's dataplane; to leave iptables, create a cluster with Dataplane V2.",
+                "gke")
+        case .cilium:
+            (message, remediation, anchor) = (
+                "Cilium replaces kube-proxy (kube-proxy-replacement is on); there is no kube-proxy mode to switch.",
+                "Nothing to migrate; Service handling is Cilium's.",
+                "kube-proxy-replaced")
+        case .calicoEBPF:
+            (message, remediation, anchor) = (
+                "Calico's eBPF dataplane replaces kube-proxy, which is disabled here; there is no kube-proxy mode to switch.",
+                "Nothing to migrate; Service handling is Calico's.",
+                "kube-proxy-replaced")
+        case .staticPods:
+            (message, remediation, anchor) = (
+                "kube-proxy runs as static pods from node manifests; the API cannot change them.",
+                "Edit --proxy-mode (or the config file) in each node's manifest, one node at a time.",
+                "static-pods")
+        case .absent:
+            (message, remediation, anchor) = (
+                "no kube-proxy was found in the namespace.",
+                "Check the namespace (-n) and that kpswitch may list DaemonSets and Pods there.",
+                "kube-proxy-not-found")
+        case .kubeadm, .kubespray, .eks, .eksManagedAddon, .daemonSet:
+            return nil
         }
         return ProxyConfigError(.unsupportedFlavour, "\(flavour.rawValue): \(message)", remediation: remediation,
                                 runbook: .migrate(anchor))
