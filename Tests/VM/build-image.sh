@@ -98,6 +98,12 @@ mkdir -p "$mdest/kernel/lib" "$mdest/kernel/crypto" "$mdest/kernel/arch/x86/cryp
 cp -r "$kmods/kernel/net/netfilter" "$mdest/kernel/net/"
 cp -r "$kmods/kernel/net/ipv4/netfilter" "$mdest/kernel/net/ipv4/"
 cp -r "$kmods/kernel/net/ipv6/netfilter" "$mdest/kernel/net/ipv6/"
+# virtio and 9p carry the per-run files (binaries under test): read lazily from a host folder instead
+# of unpacked from the initramfs, which under TCG costs seconds per megabyte.
+mkdir -p "$mdest/kernel/drivers" "$mdest/kernel/fs"
+cp -r "$kmods/kernel/drivers/virtio" "$mdest/kernel/drivers/"
+cp -r "$kmods/kernel/net/9p" "$mdest/kernel/net/"
+cp -r "$kmods/kernel/fs/9p" "$kmods/kernel/fs/netfs" "$kmods/kernel/fs/fscache" "$mdest/kernel/fs/"
 cp "$kmods/kernel/lib/libcrc32c.ko" "$mdest/kernel/lib/"
 # dummy: kube-proxy's IPVS mode binds every service address to the dummy link kube-ipvs0.
 mkdir -p "$mdest/kernel/drivers/net"

@@ -47,7 +47,8 @@ mkdir -p "$results"
 work="$(mktemp -d /tmp/kpswitch-vm-run.XXXXXX)"
 trap '[[ -n "${KPSWITCH_VM_KEEP:-}" ]] || rm -rf "$work"' EXIT
 overlay="$work/overlay"
-mkdir -p "$overlay/vm"
+share="$work/share"
+mkdir -p "$overlay/vm" "$share"
 cp "$script" "$overlay/vm/guest.sh"
 
 # Files the base image already has are not packed again (same paths, same host).
@@ -67,7 +68,7 @@ add_libraries() { # the libraries a dynamic executable needs, at the paths the l
     local lib
     while read -r lib; do
         in_base "$(canonical "$lib")" && continue
-        local target="$overlay$(canonical "$lib")"
+        local target="$share$(canonical "$lib")"
         [[ -e "$target" ]] && continue
         mkdir -p "$(dirname "$target")"
         cp -L "$lib" "$target"
@@ -81,19 +82,26 @@ for spec in "${adds[@]+"${adds[@]}"}"; do
     [[ -e "$host" ]] || harness_failure "--add $host: no such file"
     [[ "$guest" == /* ]] || harness_failure "--add $spec: the guest path must be absolute"
     guest="$(canonical "$guest")"
-    mkdir -p "$overlay$(dirname "$guest")"
-    cp -rL "$host" "$overlay$guest"
+    mkdir -p "$share$(dirname "$guest")"
+    cp -rL "$host" "$share$guest"
     if [[ -f "$host" && "$(head -c 4 "$host" | od -An -tx1 | tr -d ' ')" == 7f454c46 ]]; then
         # Debug builds carry most of their size as symbols: the guest needs none, and every byte of
         # the initramfs is unpacked under TCG at each boot.
-        strip -s "$overlay$guest" 2>/dev/null || true
+        strip -s "$share$guest" 2>/dev/null || true
         if [[ -x "$host" ]] && ldd "$host" >/dev/null 2>&1; then
             add_libraries "$host"
         fi
     fi
 done
 
-# The kernel unpacks concatenated cpio archives in order, so the per-run files ride on the cached base.
+# The kernel unpacks concatenated cpio archives in order, so the guest script rides on the cached base.
+# Added files go through a read-only 9p share instead: the guest reads only the pages it touches,
+# where unpacking them from the initramfs would cost seconds per megabyte under TCG.
+share_device=()
+if [[ ${#adds[@]} -gt 0 ]]; then
+    touch "$overlay/vm/has-share"
+    share_device=(-virtfs "local,path=$share,mount_tag=vmshare,security_model=none,readonly=on")
+fi
 (cd "$overlay" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet --owner 0:0) > "$work/run.cpio"
 cat "$image/base.cpio" "$work/run.cpio" > "$work/initrd"
 
@@ -103,7 +111,7 @@ channel="$work/channel"
 set +e
 timeout --kill-after=5 "$timeout" qemu-system-x86_64 \
     -accel tcg -m 1024 -smp 1 -nodefaults -display none -no-reboot \
-    -serial stdio -serial "file:$channel" \
+    -serial stdio -serial "file:$channel" "${share_device[@]+"${share_device[@]}"}" \
     -kernel "$image/vmlinux" -initrd "$work/initrd" \
     -append "console=ttyS0 panic=-1 edd=off quiet no_timer_check ${KPSWITCH_VM_APPEND:-}" \
     < /dev/null 2>&1 | tr -d '\r' | if [[ $quiet == 1 ]]; then cat > "$console"; else tee "$console"; fi
