@@ -94,6 +94,7 @@ let package = Package(
         .testTarget(name: "IPVSTests", dependencies: ["IPVS"], exclude: ["Fixtures"]),
         // Test-only: runs the IPVS module inside the real-kernel VM (IPVSVMTests puts it in the guest).
         .executableTarget(name: "ipvs-probe", dependencies: ["IPVS"], path: "Tests/IPVSProbe"),
+        .testTarget(name: "IPVSVMTests", dependencies: ["ipvs-probe"], exclude: ["Guest"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -132,6 +132,12 @@ struct IPVSRuleParser {
 
         switch command {
         case .addService, .editService:
+            // ipvsadm refuses this itself before asking the kernel; -R stops there, and so do we.
+            if onePacket {
+                guard case .endpoint(.udp, _, _) = key else {
+                    throw SyntaxError("one-packet scheduling (-o) is only for UDP virtual services")
+                }
+            }
             var flags = schedulerFlags
             if persistence != nil { flags.insert(.persistent) }
             if onePacket { flags.insert(.onePacket) }
@@ -147,8 +153,19 @@ struct IPVSRuleParser {
             guard let serverText else { throw SyntaxError("a real server (-r) is required") }
             let (address, port) = try Self.hostPort(serverText, defaultPort: servicePort)
             var tunnel = IPVSTunnel(kind: tunnelKind ?? .ipip, port: tunnelPort ?? 0, flags: tunnelFlags ?? [])
-            if tunnel.kind == .gue && tunnelPort == nil && command != .deleteServer {
-                throw SyntaxError("--tun-type gue needs --tun-port")
+            // ipvsadm's tunnel_types_v_options table: a port only (and always) for gue, remote checksum
+            // offload only for gue, checksum options only with gue or gre.
+            if command != .deleteServer {
+                if tunnel.kind == .gue && tunnelPort == nil { throw SyntaxError("--tun-type gue needs --tun-port") }
+                if tunnel.kind != .gue && tunnelPort != nil {
+                    throw SyntaxError("--tun-port is only valid with --tun-type gue")
+                }
+                if tunnel.kind == .gre && tunnelFlags == .remoteChecksum {
+                    throw SyntaxError("--tun-remcsum is not valid with --tun-type gre")
+                }
+                if tunnel.kind == .ipip && tunnelFlags != nil {
+                    throw SyntaxError("checksum options are not valid with --tun-type ipip")
+                }
             }
             if tunnel.kind != .gue { tunnel.port = 0 }
             let destination = IPVSDestination(

@@ -28,10 +28,10 @@ import Testing
         "-A -f 7 -6 -s wlc -p 600 -M 64\n-a -f 7 -6 -r [2001:db8::7]:0 -i -w 2 --tun-type ipip\n",
         "-A --sctp-service 10.0.0.3:3868 -s sh -b sh-fallback,sh-port\n",
         "-A -t 10.0.0.4:80 -s mh -b mh-port\n",
-        "-A -t 10.0.0.5:80 -s wrr -o -b flag-1,flag-3\n",
+        "-A -u 10.0.0.5:80 -s wrr -o -b flag-1,flag-3\n",
         "-A -u 10.0.0.6:5060 -s rr -p 300 -M 255.255.255.0 --pe sip\n",
         "-A -t 10.0.0.7:80 -s lc\n-a -t 10.0.0.7:80 -r 10.1.0.1:80 -i -w 1 --tun-type gue --tun-port 6080 --tun-csum\n"
-            + "-a -t 10.0.0.7:80 -r 10.1.0.2:80 -i -w 1 --tun-type gre --tun-remcsum\n"
+            + "-a -t 10.0.0.7:80 -r 10.1.0.2:80 -i -w 1 --tun-type gre --tun-csum\n"
             + "-a -t 10.0.0.7:80 -r 10.1.0.3:8080 -m -w 0\n",
     ])
     func sourceShapes(text: String) throws {
@@ -118,6 +118,11 @@ import Testing
         ("-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.0.0.2 -w 70000", 2, "weight 70000 is above 65535"),
         ("-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.0.0.2 -i --tun-type gue", 2, "--tun-type gue needs --tun-port"),
         ("-D -t 10.0.0.1:80", 1, "only -A and -a lines belong in saved rules"),
+        ("-A -t 10.0.0.1:80 -s rr -o", 1, "one-packet scheduling (-o) is only for UDP virtual services"),
+        ("-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.0.0.2 -i --tun-type gre --tun-remcsum", 2,
+         "--tun-remcsum is not valid with --tun-type gre"),
+        ("-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.0.0.2 -i --tun-type ipip --tun-port 1", 2,
+         "--tun-port is only valid with --tun-type gue"),
     ])
     func badLines(text: String, line: Int, reason: String) {
         #expect(throws: IPVSError.invalidRule(line: line, reason: reason)) { try IPVSSaveFormat.parse(text) }

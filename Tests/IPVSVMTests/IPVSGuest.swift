@@ -1,0 +1,114 @@
+import Foundation
+import Testing
+
+/// One boot of the real-kernel guest (Tests/VM/run-guest.sh) running Guest/ipvs-scenarios.sh with the built
+/// `ipvs-probe`; every test of IPVSVMTests judges the files that boot left behind, so the suite costs one boot.
+struct IPVSGuest: Sendable {
+    let results: URL
+
+    /// Set KPSWITCH_SKIP_VM=1 to skip the guest (no QEMU, or no time).
+    static let skipped = ProcessInfo.processInfo.environment["KPSWITCH_SKIP_VM"] == "1"
+
+    static let boot: Result<IPVSGuest, GuestFailure> = {
+        do { return .success(try IPVSGuest.run()) } catch let failure as GuestFailure {
+            return .failure(failure)
+        } catch {
+            return .failure(GuestFailure(message: "\(error)"))
+        }
+    }()
+
+    static func shared() throws -> IPVSGuest { try boot.get() }
+
+    struct GuestFailure: Error, CustomStringConvertible {
+        let message: String
+        var description: String { message }
+    }
+
+    static let testsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+
+    /// The probe sits beside the test bundle, as SwiftPM builds every product into one folder.
+    static var probe: URL {
+        if let path = ProcessInfo.processInfo.environment["IPVS_PROBE_BIN"] { return URL(fileURLWithPath: path) }
+        var directory = Bundle.main.bundleURL
+        if directory.pathExtension == "xctest" { directory.deleteLastPathComponent() }
+        return directory.appendingPathComponent("ipvs-probe")
+    }
+
+    private static func run() throws -> IPVSGuest {
+        let fileManager = FileManager.default
+        guard fileManager.isExecutableFile(atPath: probe.path) else {
+            throw GuestFailure(message: "no ipvs-probe at \(probe.path): run `swift build --build-tests` first")
+        }
+        let work = fileManager.temporaryDirectory.appendingPathComponent("ipvs-vm-\(getpid())")
+        try? fileManager.removeItem(at: work)
+        let bin = work.appendingPathComponent("bin")
+        try fileManager.createDirectory(at: bin, withIntermediateDirectories: true)
+        try fileManager.copyItem(at: probe, to: bin.appendingPathComponent("ipvs-probe"))
+        // The probe goes in as a folder so that its libraries are placed here, at the guest's canonical
+        // /usr/lib paths: a library copied to /lib/... would replace the guest's /lib -> usr/lib link.
+        var arguments = [
+            "--quiet", "--timeout", "900", "--results", work.appendingPathComponent("results").path,
+            "--add", "\(bin.path):/opt/ipvs",
+        ]
+        for library in try libraries(of: probe) {
+            let guestPath = library.hasPrefix("/lib/") ? "/usr" + library : library
+            arguments += ["--add", "\(library):\(guestPath)"]
+        }
+        let runner = testsDirectory.deletingLastPathComponent().appendingPathComponent("VM/run-guest.sh")
+        arguments.append(testsDirectory.appendingPathComponent("Guest/ipvs-scenarios.sh").path)
+        let (status, output) = try execute(runner.path, arguments)
+        guard status == 0 else {
+            throw GuestFailure(message: "the guest run failed with status \(status):\n\(output.suffix(4000))")
+        }
+        return IPVSGuest(results: work.appendingPathComponent("results"))
+    }
+
+    // Everything ldd lists except what every guest has (glibc's loader, libc, libm).
+    private static func libraries(of binary: URL) throws -> [String] {
+        let (status, output) = try execute("/usr/bin/ldd", [binary.path])
+        guard status == 0 else { throw GuestFailure(message: "ldd \(binary.path) failed: \(output)") }
+        return output.split(separator: "\n").compactMap { line -> String? in
+            let fields = line.split(separator: " ")
+            guard fields.count >= 3, fields[1] == "=>", fields[2].hasPrefix("/") else { return nil }
+            let name = fields[0]
+            if name.hasPrefix("libc.so") || name.hasPrefix("libm.so") { return nil }
+            return String(fields[2])
+        }
+    }
+
+    private static func execute(_ path: String, _ arguments: [String]) throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    // MARK: Reading what the guest left
+
+    func text(_ name: String) throws -> String {
+        try String(contentsOf: results.appendingPathComponent(name), encoding: .utf8)
+    }
+
+    func status(_ name: String) throws -> Int {
+        let raw = try text("\(name).status").trimmingCharacters(in: .whitespacesAndNewlines)
+        return try #require(Int(raw), "status file of \(name) holds \(raw)")
+    }
+
+    func output(_ name: String) throws -> String { try text("\(name).out") }
+
+    func errors(_ name: String) throws -> String { try text("\(name).err") }
+
+    /// The non-empty lines of a command's output, right-trimmed (ipvsadm pads listing columns), as a set.
+    func lines(_ name: String) throws -> Set<String> {
+        Set(try output(name).split(separator: "\n").map { line in
+            String(line.reversed().drop { $0 == " " }.reversed())
+        }.filter { !$0.isEmpty })
+    }
+}
