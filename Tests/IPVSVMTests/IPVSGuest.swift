@@ -47,7 +47,7 @@ struct IPVSGuest: Sendable {
         // The probe goes in as a folder so that its libraries are placed here, at the guest's canonical
         // /usr/lib paths: a library copied to /lib/... would replace the guest's /lib -> usr/lib link.
         var arguments = [
-            "--quiet", "--timeout", "900", "--results", work.appendingPathComponent("results").path,
+            "--quiet", "--timeout", "1800", "--results", work.appendingPathComponent("results").path,
             "--add", "\(bin.path):/opt/ipvs",
         ]
         for library in try libraries(of: probe) {
@@ -60,7 +60,11 @@ struct IPVSGuest: Sendable {
         guard status == 0 else {
             throw GuestFailure(message: "the guest run failed with status \(status):\n\(output.suffix(4000))")
         }
-        return IPVSGuest(results: work.appendingPathComponent("results"))
+        let results = work.appendingPathComponent("results")
+        let listings = try fileManager.contentsOfDirectory(atPath: results.path).filter { $0.hasSuffix(".gz") }
+        let (unpacked, message) = try execute("/bin/gunzip", ["-f"] + listings.map { results.appendingPathComponent($0).path })
+        guard unpacked == 0 else { throw GuestFailure(message: "gunzip of the guest's listings failed: \(message)") }
+        return IPVSGuest(results: results)
     }
 
     // Everything ldd lists except what every guest has (glibc's loader, libc, libm).
@@ -102,6 +106,13 @@ struct IPVSGuest: Sendable {
     }
 
     func output(_ name: String) throws -> String { try text("\(name).out") }
+
+    /// Records an issue, with the command's stderr, unless the guest command `name` exited 0.
+    func expectSuccess(_ name: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let status = try status(name)
+        let errors = try errors(name)
+        #expect(status == 0, "\(name) exited \(status): \(errors)", sourceLocation: sourceLocation)
+    }
 
     func errors(_ name: String) throws -> String { try text("\(name).err") }
 

@@ -65,7 +65,7 @@ while [ $i -lt 1000 ]; do
     i=$((i + 1))
 done >> /tmp/mixed.rules
 run program ipvsadm -R < /tmp/mixed.rules
-cp /tmp/mixed.rules "$R/mixed.rules"
+
 
 # 3. Both tools read the same table.
 run ipvsadm-save ipvsadm -S -n
@@ -89,7 +89,8 @@ run probe-restore ipvs-probe restore "$R/ipvsadm-save.out"
 run after-probe-restore ipvsadm -S -n
 cat > /tmp/edits.rules <<'RULES'
 -E -t 10.96.0.1:443 -s wlc -p 60 -M 255.255.0.0
--e -t 10.96.0.1:443 -r 192.168.0.1:6443 -g -w 7
+-e -t 10.96.0.1:443 -r 192.168.0.1:6443 -m -w 7
+-e -t 10.96.0.40:8080 -r 10.1.0.9:8080 -m -w 9
 -d -t 10.96.0.1:443 -r 192.168.0.2:6443
 -a -t 10.96.0.1:443 -r 192.168.0.3:6443 -i -w 4 --tun-type gue --tun-port 5555 --tun-nocsum
 -E -u [fd00::a]:53 -s sh -b sh-port
@@ -119,3 +120,6 @@ cp /tmp/deletes.rules "$R/deletes.rules"
 run before-delete ipvsadm -S -n
 run probe-delete ipvs-probe delete /tmp/deletes.rules
 run after-delete ipvsadm -S -n
+
+# The results travel back over an emulated serial port: compress the bulky listings (the host unpacks them).
+gzip "$R"/*.out
