@@ -26,8 +26,11 @@ echo "ipvs-read: building ipvs-probe (release, static Swift runtime)" >&2
 (cd "$root" && swift build -c release --static-swift-stdlib --product ipvs-probe --build-path .build-bench >&2)
 work="$(mktemp -d /tmp/ipvs-read.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/bin"
+mkdir -p "$work/bin" "$work/lib"
 cp "$root/.build-bench/release/ipvs-probe" "$work/bin/"
+# Folders, not files: run-guest.sh would place an executable's libraries under /lib, which replaces the
+# guest's /lib -> usr/lib link. With the Swift runtime linked in, only the C++ runtime is missing there.
+cp -L /lib/x86_64-linux-gnu/libstdc++.so.6 /lib/x86_64-linux-gnu/libgcc_s.so.1 "$work/lib/"
 
 cat > "$work/guest.sh" <<GUEST
 . /vm/lib.sh
@@ -61,8 +64,7 @@ GUEST
 echo "ipvs-read: booting the guest ($services services x 2 destinations, $runs runs each)" >&2
 "$root/Tests/VM/run-guest.sh" --quiet --timeout 3600 --results "$work/results" \
     --add "$work/bin:/opt/ipvs" \
-    --add /lib/x86_64-linux-gnu/libstdc++.so.6:/usr/lib/x86_64-linux-gnu/libstdc++.so.6 \
-    --add /lib/x86_64-linux-gnu/libgcc_s.so.1:/usr/lib/x86_64-linux-gnu/libgcc_s.so.1 \
+    --add "$work/lib:/usr/lib/x86_64-linux-gnu" \
     "$work/guest.sh" >&2
 cat "$work/results/bench.txt"
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }

@@ -44,15 +44,28 @@ struct IPVSGuest: Sendable {
         let bin = work.appendingPathComponent("bin")
         try fileManager.createDirectory(at: bin, withIntermediateDirectories: true)
         try fileManager.copyItem(at: probe, to: bin.appendingPathComponent("ipvs-probe"))
-        // The probe goes in as a folder so that its libraries are placed here, at the guest's canonical
-        // /usr/lib paths: a library copied to /lib/... would replace the guest's /lib -> usr/lib link.
+        // Everything goes in as folders, so that run-guest.sh adds no libraries of its own: it would place
+        // them under /lib/..., and a /lib folder in the per-run archive replaces the guest's /lib -> usr/lib
+        // link. The probe's libraries go to the guest's canonical paths instead.
         var arguments = [
             "--quiet", "--timeout", "1800", "--results", work.appendingPathComponent("results").path,
             "--add", "\(bin.path):/opt/ipvs",
         ]
+        var folders: [String: URL] = [:]
         for library in try libraries(of: probe) {
-            let guestPath = library.hasPrefix("/lib/") ? "/usr" + library : library
-            arguments += ["--add", "\(library):\(guestPath)"]
+            let library = URL(fileURLWithPath: library)
+            var guestFolder = library.deletingLastPathComponent().path
+            if guestFolder.hasPrefix("/lib/") { guestFolder = "/usr" + guestFolder }
+            let folder = folders[guestFolder] ?? work.appendingPathComponent("lib\(folders.count)")
+            if folders[guestFolder] == nil {
+                try fileManager.createDirectory(at: folder, withIntermediateDirectories: true)
+                folders[guestFolder] = folder
+            }
+            let target = folder.appendingPathComponent(library.lastPathComponent)
+            try fileManager.copyItem(at: library.resolvingSymlinksInPath(), to: target)
+        }
+        for (guestFolder, folder) in folders.sorted(by: { $0.key < $1.key }) {
+            arguments += ["--add", "\(folder.path):\(guestFolder)"]
         }
         let runner = testsDirectory.deletingLastPathComponent().appendingPathComponent("VM/run-guest.sh")
         arguments.append(testsDirectory.appendingPathComponent("Guest/ipvs-scenarios.sh").path)
