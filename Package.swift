@@ -117,6 +117,7 @@ let package = Package(
         .target(name: "VMHarness", path: "Tests/VMHarness"),
         .testTarget(name: "VMTests", dependencies: ["VMHarness", "kpswitch"]),
         .testTarget(name: "KPSwitchVMTests", dependencies: ["VMHarness", "kpswitch"]),
+        .testTarget(name: "IPVSVMTests", dependencies: ["ipvs-probe"], exclude: ["Guest"]),
     ],
     swiftLanguageModes: [.v6]
 )

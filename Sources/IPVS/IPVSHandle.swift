@@ -17,8 +17,9 @@ public final class IPVSHandle {
     private let exchange = Exchange()
     private var isPoisoned = false
 
-    /// Opens the socket and resolves the "IPVS" family. Loads nothing: when the family is missing this
-    /// throws `IPVSError.unavailable`, saying whether `modprobe ip_vs` can help.
+    /// Opens the socket and resolves the "IPVS" family. Runs no `modprobe`: when the family is missing this
+    /// throws `IPVSError.unavailable`, saying whether `modprobe ip_vs` can help. (Kernels with generic-netlink
+    /// module aliases, Debian's 6.1 among them, load ip_vs themselves during the resolution, as for libipvs.)
     /// - Parameter receiveTimeoutSeconds: how long to wait for each answer of the kernel.
     public init(receiveTimeoutSeconds: Int = 10) throws(IPVSError) {
         guard let socket = nl_socket_alloc() else {

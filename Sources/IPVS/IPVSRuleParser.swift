@@ -27,7 +27,7 @@ struct IPVSRuleParser {
         var persistence: UInt32?
         var netmaskText: String?
         var engine: String?
-        var schedulerFlags: IPVSService.Flags = []
+        var schedulerFlagNames: [Substring] = []
         var onePacket = false
         var serverText: String?
         var forwarding: IPVSForwarding?
@@ -87,7 +87,7 @@ struct IPVSRuleParser {
                 }
             case "-M", "--netmask": netmaskText = try value()
             case "--pe": engine = try value()
-            case "-b", "--sched-flags": schedulerFlags = try Self.schedulerFlags(try value())
+            case "-b", "--sched-flags": schedulerFlagNames = try value().split(separator: ",")
             case "-o", "--ops": onePacket = true
             case "-r", "--real-server": serverText = try value()
             case "-g", "--gatewaying": forwarding = .directRoute
@@ -132,11 +132,19 @@ struct IPVSRuleParser {
 
         switch command {
         case .addService, .editService:
-            var flags = schedulerFlags
+            // ipvsadm refuses these itself, before asking the kernel (ipvsadm.c process_options).
+            if case .endpoint(_, _, 0) = key, persistence == nil {
+                throw SyntaxError("zero port specified for a non-persistent service")
+            }
+            if onePacket, case .endpoint(let proto, _, _) = key, proto != .udp {
+                throw SyntaxError("one-packet scheduling (-o) is only for UDP virtual services")
+            }
+            let schedulerName = scheduler ?? Self.defaultScheduler
+            var flags = try Self.schedulerFlags(schedulerFlagNames, scheduler: schedulerName)
             if persistence != nil { flags.insert(.persistent) }
             if onePacket { flags.insert(.onePacket) }
             let service = IPVSService(
-                key: key, scheduler: scheduler ?? Self.defaultScheduler, flags: flags,
+                key: key, scheduler: schedulerName, flags: flags,
                 persistenceTimeout: persistence ?? 0,
                 netmask: try netmaskText.map { text throws(SyntaxError) in try Self.netmask(text, family: key.family) },
                 persistenceEngine: engine)
@@ -145,14 +153,37 @@ struct IPVSRuleParser {
             return .deleteService(key)
         case .addServer, .editServer, .deleteServer:
             guard let serverText else { throw SyntaxError("a real server (-r) is required") }
-            let (address, port) = try Self.hostPort(serverText, defaultPort: servicePort)
+            var (address, port) = try Self.hostPort(serverText, defaultPort: servicePort)
+            let method = forwarding ?? .directRoute
+            if command != .deleteServer {
+                // ipvsadm forces the service port onto tunnel and direct-routing servers of non-fwmark
+                // services, whatever port the line gives, and refuses the combinations below.
+                if mark == nil && (method == .tunnel || method == .directRoute) { port = servicePort }
+                if address.family != key.family && method != .tunnel {
+                    throw SyntaxError("a real server of another address family is allowed only for tunneling (-i)")
+                }
+                if method != .tunnel && (tunnelKind != nil || tunnelPort != nil || tunnelFlags != nil) {
+                    throw SyntaxError("tunnel options need the tunneling forwarding method (-i)")
+                }
+            }
             var tunnel = IPVSTunnel(kind: tunnelKind ?? .ipip, port: tunnelPort ?? 0, flags: tunnelFlags ?? [])
-            if tunnel.kind == .gue && tunnelPort == nil && command != .deleteServer {
-                throw SyntaxError("--tun-type gue needs --tun-port")
+            // ipvsadm's tunnel_types_v_options table: a port only (and always) for gue, remote checksum
+            // offload only for gue, checksum options only with gue or gre.
+            if command != .deleteServer {
+                if tunnel.kind == .gue && tunnelPort == nil { throw SyntaxError("--tun-type gue needs --tun-port") }
+                if tunnel.kind != .gue && tunnelPort != nil {
+                    throw SyntaxError("--tun-port is only valid with --tun-type gue")
+                }
+                if tunnel.kind == .gre && tunnelFlags == .remoteChecksum {
+                    throw SyntaxError("--tun-remcsum is not valid with --tun-type gre")
+                }
+                if tunnel.kind == .ipip && tunnelFlags != nil {
+                    throw SyntaxError("checksum options are not valid with --tun-type ipip")
+                }
             }
             if tunnel.kind != .gue { tunnel.port = 0 }
             let destination = IPVSDestination(
-                address: address, port: port, forwarding: forwarding ?? .directRoute, weight: weight ?? 1,
+                address: address, port: port, forwarding: method, weight: weight ?? 1,
                 upperThreshold: upper ?? 0, lowerThreshold: lower ?? 0, tunnel: tunnel)
             switch command {
             case .addServer: return .addDestination(destination, service: key)
@@ -193,24 +224,31 @@ struct IPVSRuleParser {
             }
             return length
         }
-        if let length = UInt32(text), length <= 32 {
-            return length == 0 ? 0 : UInt32.max << (32 - length)
-        }
-        guard let mask = IPVSAddress(text), mask.family == .ipv4 else {
-            throw SyntaxError("IPv4 netmask \"\(text)\" is neither dotted (255.255.255.0) nor a prefix length")
+        // ipvsadm reads an IPv4 mask with inet_aton, so "16" would mean 0.0.0.16 there: only the dotted form,
+        // which is what `ipvsadm -S` writes, is unambiguous.
+        guard text.split(separator: ".").count == 4, let mask = IPVSAddress(text), mask.family == .ipv4 else {
+            throw SyntaxError("IPv4 netmask \"\(text)\" is not in dotted form (255.255.255.0)")
         }
         return mask.wireBytes.prefix(4).reduce(0) { $0 << 8 | UInt32($1) }
     }
 
-    static func schedulerFlags(_ text: String) throws(SyntaxError) -> IPVSService.Flags {
+    static func schedulerFlags(_ names: [Substring], scheduler: String) throws(SyntaxError) -> IPVSService.Flags {
         var flags: IPVSService.Flags = []
-        for name in text.split(separator: ",") {
-            switch name {
-            case "flag-1", "sh-fallback", "mh-fallback": flags.insert(.scheduler1)
-            case "flag-2", "sh-port", "mh-port": flags.insert(.scheduler2)
-            case "flag-3": flags.insert(.scheduler3)
+        for name in names {
+            let (flag, only): (IPVSService.Flags, String?) = switch name {
+            case "flag-1": (.scheduler1, nil)
+            case "flag-2": (.scheduler2, nil)
+            case "flag-3": (.scheduler3, nil)
+            case "sh-fallback": (.scheduler1, "sh")
+            case "sh-port": (.scheduler2, "sh")
+            case "mh-fallback": (.scheduler1, "mh")
+            case "mh-port": (.scheduler2, "mh")
             default: throw SyntaxError("unknown scheduler flag \"\(name)\"")
             }
+            if let only, only != scheduler {
+                throw SyntaxError("scheduler flag \"\(name)\" needs the \(only) scheduler, not \(scheduler)")
+            }
+            flags.insert(flag)
         }
         return flags
     }

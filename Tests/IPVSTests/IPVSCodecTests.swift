@@ -176,7 +176,10 @@ import Testing
         // The kernel answers with the same attributes and appends stats; the codec reads them back equal.
         var payload = IPVSCodec.servicePayload(service)
         payload = K.nested(1, [Array(payload.dropFirst(4)), K.stats64(12, connections: 0, inBytes: 0)])
-        #expect(try IPVSCodec.decodeService(payload) == service)
+        var decoded = try IPVSCodec.decodeService(payload)
+        #expect(decoded.stats.inPackets == 7)
+        decoded.stats = IPVSStats()
+        #expect(decoded == service)
     }
 
     @Test("info and timeout replies decode")

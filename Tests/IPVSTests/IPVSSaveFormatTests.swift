@@ -28,10 +28,10 @@ import Testing
         "-A -f 7 -6 -s wlc -p 600 -M 64\n-a -f 7 -6 -r [2001:db8::7]:0 -i -w 2 --tun-type ipip\n",
         "-A --sctp-service 10.0.0.3:3868 -s sh -b sh-fallback,sh-port\n",
         "-A -t 10.0.0.4:80 -s mh -b mh-port\n",
-        "-A -t 10.0.0.5:80 -s wrr -o -b flag-1,flag-3\n",
+        "-A -u 10.0.0.5:80 -s wrr -o -b flag-1,flag-3\n",
         "-A -u 10.0.0.6:5060 -s rr -p 300 -M 255.255.255.0 --pe sip\n",
         "-A -t 10.0.0.7:80 -s lc\n-a -t 10.0.0.7:80 -r 10.1.0.1:80 -i -w 1 --tun-type gue --tun-port 6080 --tun-csum\n"
-            + "-a -t 10.0.0.7:80 -r 10.1.0.2:80 -i -w 1 --tun-type gre --tun-remcsum\n"
+            + "-a -t 10.0.0.7:80 -r 10.1.0.2:80 -i -w 1 --tun-type gre --tun-csum\n"
             + "-a -t 10.0.0.7:80 -r 10.1.0.3:8080 -m -w 0\n",
     ])
     func sourceShapes(text: String) throws {
@@ -69,6 +69,24 @@ import Testing
         #expect(IPVSSaveFormat.render(table) == "-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.0.0.2:80 -m -w 1\n")
     }
 
+    @Test("like ipvsadm, tunnel and direct-routing servers take the service port; NAT servers keep theirs")
+    func serverPorts() throws {
+        let rules = try IPVSSaveFormat.parseRules("""
+            -a -t 10.0.0.1:443 -r 10.0.0.2:6443 -g
+            -a -t 10.0.0.1:443 -r 10.0.0.3:6443 -i
+            -a -t 10.0.0.1:443 -r 10.0.0.4:6443 -m
+            -a -f 9 -r 10.0.0.5:6443 -g
+            -d -t 10.0.0.1:443 -r 10.0.0.6:6443
+            """)
+        let ports = rules.map { rule -> UInt16? in
+            switch rule {
+            case .addDestination(let destination, _), .deleteDestination(let destination, _): destination.port
+            default: nil
+            }
+        }
+        #expect(ports == [443, 443, 6443, 6443, 6443])
+    }
+
     @Test("restore text: ipvsadm's defaults, long options, a leading ipvsadm token, comments and blank lines")
     func restoreDefaults() throws {
         let rules = try IPVSSaveFormat.parseRules("""
@@ -93,11 +111,14 @@ import Testing
         ])
     }
 
-    @Test("an IPv4 netmask may be a prefix length; an IPv6 one must be 1 to 128")
+    @Test("an IPv4 netmask must be dotted (ipvsadm would read \"16\" as 0.0.0.16); an IPv6 one is 1 to 128")
     func netmasks() throws {
-        let rules = try IPVSSaveFormat.parseRules("-A -t 10.0.0.1:80 -s rr -p 60 -M 16\n")
+        let rules = try IPVSSaveFormat.parseRules("-A -t 10.0.0.1:80 -s rr -p 60 -M 255.255.0.0\n")
         guard case .addService(let service) = rules.first else { Issue.record("not a service"); return }
         #expect(service.netmask == 0xffff_0000)
+        #expect(throws: IPVSError.invalidRule(line: 1, reason: "IPv4 netmask \"16\" is not in dotted form (255.255.255.0)")) {
+            try IPVSSaveFormat.parseRules("-A -t 10.0.0.1:80 -s rr -p 60 -M 16")
+        }
         #expect(throws: IPVSError.invalidRule(line: 1, reason: "IPv6 netmask \"129\" is not a prefix length from 1 to 128")) {
             try IPVSSaveFormat.parseRules("-A -u [fd00::1]:53 -s rr -p 60 -M 129")
         }
@@ -118,6 +139,17 @@ import Testing
         ("-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.0.0.2 -w 70000", 2, "weight 70000 is above 65535"),
         ("-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.0.0.2 -i --tun-type gue", 2, "--tun-type gue needs --tun-port"),
         ("-D -t 10.0.0.1:80", 1, "only -A and -a lines belong in saved rules"),
+        ("-A -t 10.0.0.1:80 -s rr -o", 1, "one-packet scheduling (-o) is only for UDP virtual services"),
+        ("-A -t 10.0.0.1:0 -s rr", 1, "zero port specified for a non-persistent service"),
+        ("-A -t 10.0.0.1:80 -s rr -b sh-port", 1, "scheduler flag \"sh-port\" needs the sh scheduler, not rr"),
+        ("-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r [fd00::1]:80 -m", 2,
+         "a real server of another address family is allowed only for tunneling (-i)"),
+        ("-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.0.0.2 -m --tun-type gue --tun-port 1", 2,
+         "tunnel options need the tunneling forwarding method (-i)"),
+        ("-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.0.0.2 -i --tun-type gre --tun-remcsum", 2,
+         "--tun-remcsum is not valid with --tun-type gre"),
+        ("-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.0.0.2 -i --tun-type ipip --tun-port 1", 2,
+         "--tun-port is only valid with --tun-type gue"),
     ])
     func badLines(text: String, line: Int, reason: String) {
         #expect(throws: IPVSError.invalidRule(line: line, reason: reason)) { try IPVSSaveFormat.parse(text) }
@@ -144,7 +176,7 @@ import Testing
         let high = try #require(IPVSAddress("192.168.0.1"))
         #expect(low < high)
         let serviceRange = try #require(IPVSAddress("10.96.0.1"))
-        let privateRange = try #require(IPVSAddress("172.16.0.1"))
-        #expect(serviceRange < privateRange)
+        let dockerRange = try #require(IPVSAddress("172.16.0.1"))
+        #expect(serviceRange < dockerRange)
     }
 }
