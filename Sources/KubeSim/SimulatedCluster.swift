@@ -233,7 +233,7 @@ final class SimulatedCluster: Sendable {
         return .watch(WatchPlan(
             resource: call.resource, filter: try filter(call), start: start,
             bookmarks: call.request.query["allowWatchBookmarks"] == "true",
-            initialEventsEnd: sendInitial, timeout: timeout))
+            initialEventsEnd: sendInitial, timeout: timeout, accept: call.request.accept))
     }
 
     // MARK: Writes
