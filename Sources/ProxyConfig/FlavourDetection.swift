@@ -115,7 +115,7 @@ public enum FlavourDetection {
     }
 
     /// The refusal naming the right procedure for a flavour kpswitch cannot migrate through the ConfigMap.
-    private static func procedure(for flavour: KubeProxyFlavour) -> ProxyConfigError? {
+    static func procedure(for flavour: KubeProxyFlavour) -> ProxyConfigError? {
         let (message, remediation, anchor): (String, String, String)
         switch flavour {
         case .talos:
