@@ -91,6 +91,7 @@ let package = Package(
         ),
 
         .testTarget(name: "CLITests", dependencies: ["kpswitch"]),
+        .testTarget(name: "KubeAPITests", dependencies: ["KubeAPI", "KubeSim"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )
