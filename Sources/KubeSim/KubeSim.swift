@@ -1,1 +1,0 @@
-// The KubeSim module: see DESIGN.md. Its issue fills it in.

@@ -1,0 +1,183 @@
+import Foundation
+import Synchronization
+
+/// A running Kubernetes API simulator: HTTPS on 127.0.0.1 with its own CA, a client-certificate admin and a
+/// bearer-token user whose RBAC the scenario sets, the DaemonSet controller and simulated kube-proxy pods.
+///
+/// ```swift
+/// let sim = try await KubeSimServer.start(scenario: Scenario(nodeGroups: [.init(namePrefix: "node", count: 3)]))
+/// defer { Task { try await sim.shutdown() } }
+/// try sim.writeKubeconfig(to: "/tmp/kubeconfig")          // admin context; "token" context for the token user
+/// // ... drive it with kubectl or KubeAPI at sim.baseURL ...
+/// sim.requestCounts["patch"]                              // API requests served, per verb
+/// sim.faults.failNext(verb: "update", resource: "configmaps", code: 409)
+/// ```
+public final class KubeSimServer: Sendable {
+    /// `https://127.0.0.1:<port>`.
+    public let baseURL: String
+    public let port: Int
+    /// The CA that signed the serving and client certificates (PEM).
+    public let caPEM: String
+    /// The admin user's client certificate and key (PEM); the user is `kubernetes-admin` in `system:masters`.
+    public let adminCertificatePEM: String
+    public let adminKeyPEM: String
+    /// The bearer token of the scenario's token user.
+    public let token: String
+    /// The token user's name.
+    public let tokenUserName: String
+    /// Injected failures and latency.
+    public let faults: FaultInjector
+
+    let cluster: SimulatedCluster
+    private let server: HTTPServer
+    private let loops: Mutex<[Task<Void, Never>]>
+
+    private init(cluster: SimulatedCluster, server: HTTPServer, pki: SimulatorPKI) {
+        self.cluster = cluster
+        self.server = server
+        port = server.port
+        baseURL = "https://127.0.0.1:\(server.port)"
+        caPEM = pki.caPEM
+        adminCertificatePEM = pki.adminCertificatePEM
+        adminKeyPEM = pki.adminKeyPEM
+        token = cluster.token
+        tokenUserName = cluster.scenario.tokenUser.name
+        faults = cluster.faults
+        loops = Mutex([])
+    }
+
+    /// Loads the scenario, generates the PKI and starts serving. `port: 0` picks a free port.
+    public static func start(scenario: Scenario, port: Int = 0) async throws -> KubeSimServer {
+        let pki = try SimulatorPKI.generate()
+        let cluster = try SimulatedCluster(scenario: scenario)
+        let server = try await HTTPServer(cluster: cluster, pki: pki, port: port,
+                                          bookmarkInterval: scenario.watchBookmarkInterval)
+        let sim = KubeSimServer(cluster: cluster, server: server, pki: pki)
+        sim.startControllers()
+        return sim
+    }
+
+    private func startControllers() {
+        let cluster = self.cluster
+        let watches = server.watches
+        let scenario = cluster.scenario
+        var tasks: [Task<Void, Never>] = []
+        tasks.append(Task.detached {
+            let controller = DaemonSetController(store: cluster.store)
+            let clock = ContinuousClock()
+            // Start with a full pass so loaded DaemonSets get their pods.
+            var first = true
+            while !Task.isCancelled {
+                let changes = cluster.takeChanges()
+                let now = clock.now
+                if cluster.kubelet.hasDueWork(now: now) || changes.contains("pods") || first {
+                    cluster.kubelet.reconcile(store: cluster.store, now: now)
+                }
+                if first || !changes.isDisjoint(with: ["daemonsets", "pods", "nodes"]) {
+                    controller.reconcileAll()
+                }
+                first = false
+                do { try await Task.sleep(for: .milliseconds(10)) } catch { return }
+            }
+        })
+        if let every = scenario.faults.dropWatchesEvery, every > .zero {
+            tasks.append(Task.detached {
+                while !Task.isCancelled {
+                    do { try await Task.sleep(for: every) } catch { return }
+                    watches.dropAll()
+                }
+            })
+        }
+        for edit in scenario.faults.configMapEdits {
+            tasks.append(Task.detached {
+                do { try await Task.sleep(for: edit.after) } catch { return }
+                cluster.editProxyMode(edit)
+            })
+        }
+        loops.withLock { $0 = tasks }
+    }
+
+    /// API requests served so far: per verb (`get`, `list`, `watch`, `create`, `update`, `patch`, `delete`),
+    /// per `"<verb> <resource>"` (e.g. `"patch daemonsets"`), and `"total"`.
+    public var requestCounts: [String: Int] { cluster.requestCounts }
+
+    /// Starts counting from zero.
+    public func resetRequestCounts() { cluster.resetCounts() }
+
+    /// Cuts every open watch connection now.
+    public func dropWatches() { server.watches.dropAll() }
+
+    /// Forgets the watch history, so a watch from any earlier resourceVersion gets 410 Expired.
+    public func compactHistory() { cluster.store.compact() }
+
+    /// A kubeconfig with two contexts: `kube-sim` (admin, client certificate; current) and `kube-sim-token`
+    /// (the token user).
+    public func kubeconfig(namespace: String? = nil) -> String {
+        func b64(_ s: String) -> String { Data(s.utf8).base64EncodedString() }
+        let ns = namespace.map { "\n    namespace: \($0)" } ?? ""
+        return """
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: kube-sim
+              cluster:
+                server: \(baseURL)
+                certificate-authority-data: \(b64(caPEM))
+            users:
+            - name: kubernetes-admin
+              user:
+                client-certificate-data: \(b64(adminCertificatePEM))
+                client-key-data: \(b64(adminKeyPEM))
+            - name: \(tokenUserName)
+              user:
+                token: \(token)
+            contexts:
+            - name: kube-sim
+              context:
+                cluster: kube-sim
+                user: kubernetes-admin\(ns)
+            - name: kube-sim-token
+              context:
+                cluster: kube-sim
+                user: \(tokenUserName)\(ns)
+            current-context: kube-sim
+
+            """
+    }
+
+    /// Writes `kubeconfig()` to `path` (mode 0600).
+    public func writeKubeconfig(to path: String, namespace: String? = nil) throws {
+        let url = URL(fileURLWithPath: path)
+        try Data(kubeconfig(namespace: namespace).utf8).write(to: url, options: .atomic)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+    }
+
+    /// Stops the controllers and the server.
+    public func shutdown() async throws {
+        for task in loops.withLock({ $0 }) { task.cancel() }
+        try await server.shutdown()
+    }
+}
+
+extension SimulatedCluster {
+    /// The scenario's outside edit: rewrites `mode:` in the ConfigMap's kube-proxy configuration.
+    func editProxyMode(_ edit: Scenario.ConfigMapEdit) {
+        do {
+            try store.modify(.configMaps, namespace: edit.namespace, name: edit.name) { (cm) throws(APIError) -> JSONValue in
+                guard let text = cm[path: ["data", edit.key]]?.stringValue else { return cm }
+                var lines = text.components(separatedBy: "\n")
+                if let i = lines.firstIndex(where: { $0.hasPrefix("mode:") }) {
+                    lines[i] = "mode: \(edit.mode)"
+                } else {
+                    lines.append("mode: \(edit.mode)")
+                }
+                var updated = cm
+                updated[path: ["data", edit.key]] = .string(lines.joined(separator: "\n"))
+                return updated
+            }
+        } catch {
+            // The ConfigMap may have been deleted by the time the edit is due; there is nothing to edit then.
+            return
+        }
+    }
+}
