@@ -50,6 +50,8 @@ struct WatchPlan: Sendable {
     /// Send the initial-events-end bookmark after the synthetic ADDED events (sendInitialEvents=true).
     let initialEventsEnd: Bool
     let timeout: Duration?
+    /// The request's Accept header: kubectl asks for Table rows when it prints a watch.
+    let accept: String
 }
 
 import Foundation

@@ -263,8 +263,14 @@ struct DaemonSetController {
         spec["affinity"] = ["nodeAffinity": ["requiredDuringSchedulingIgnoredDuringExecution": ["nodeSelectorTerms": [
             ["matchFields": [["key": "metadata.name", "operator": "In", "values": [.string(node)]]]],
         ]]]]
+        let waiting: [JSONValue] = (spec["containers"]?.arrayValue ?? []).map { c in
+            ["name": c["name"] ?? "", "image": c["image"] ?? "", "imageID": "", "ready": false, "restartCount": 0,
+             "started": false, "state": ["waiting": ["reason": "ContainerCreating"]]]
+        }
         let pod: JSONValue = ["apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec,
-                              "status": ["phase": "Pending", "qosClass": "BestEffort"]]
+                              "status": ["phase": "Pending", "qosClass": "BestEffort", "containerStatuses": .array(waiting),
+                                         "conditions": [["type": "PodScheduled", "status": "True", "lastProbeTime": .null,
+                                                         "lastTransitionTime": .string(Timestamps.rfc3339(Date()))]]]]
         return store.createIfAbsent(.pods, pod)
     }
 

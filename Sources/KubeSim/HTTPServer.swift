@@ -167,12 +167,15 @@ final class APIChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
         }
         let resource = plan.resource
+        let accept = plan.accept
         let watchID: Int
         do {
             watchID = try cluster.store.watch(plan.resource, filter: plan.filter, from: plan.start) { event in
                 var object = event.object
                 object["kind"] = .string(resource.kind)
                 object["apiVersion"] = .string(resource.groupVersion)
+                let rv: JSONValue = ["resourceVersion": .string(String(event.resourceVersion))]
+                if let table = Tables.render(object, resource: resource, accept: accept, listMetadata: rv) { object = table }
                 send(APIChannelHandler.line(event.type, object))
             }
         } catch {

@@ -53,6 +53,9 @@ public final class KubeSimServer: Sendable {
         let server = try await HTTPServer(cluster: cluster, pki: pki, port: port,
                                           bookmarkInterval: scenario.watchBookmarkInterval)
         let sim = KubeSimServer(cluster: cluster, server: server, pki: pki)
+        // One synchronous pass first, so no client ever sees a loaded DaemonSet's captured status as current.
+        cluster.kubelet.reconcile(store: cluster.store, now: ContinuousClock.now)
+        DaemonSetController(store: cluster.store).reconcileAll()
         sim.startControllers()
         return sim
     }

@@ -150,7 +150,7 @@ final class SimulatedCluster: Sendable {
         case "/openapi/v2":
             // An empty OpenAPI v2 document (zero protobuf bytes): kubectl's client-side validation then knows no
             // schema and skips it, as for a type without one; without this document `kubectl replace` refuses to run.
-            return .text(status: 200, contentType: "application/com.github.proto-openapi.spec.v2@v1.0+protobuf", body: "")
+            return .text(status: 200, contentType: "application/com.github.proto-openapi.spec.v2.v1.0+protobuf", body: "")
         default: return .error(.notFoundPath())
         }
     }
@@ -233,7 +233,7 @@ final class SimulatedCluster: Sendable {
         return .watch(WatchPlan(
             resource: call.resource, filter: try filter(call), start: start,
             bookmarks: call.request.query["allowWatchBookmarks"] == "true",
-            initialEventsEnd: sendInitial, timeout: timeout))
+            initialEventsEnd: sendInitial, timeout: timeout, accept: call.request.accept))
     }
 
     // MARK: Writes

@@ -68,7 +68,7 @@ struct KubectlTests {
         #expect(annotated.stdout.split(separator: " ").count == 3)
         let history = try kubectl.run(["rollout", "history", "ds/kube-proxy", "-n", "kube-system"])
         #expect(history.status == 0, "\(history.stderr)")
-        #expect(history.stdout.contains("2 "))
+        #expect(history.stdout.contains("\n2 "), "\(history.stdout)")
     }
 
     @Test("logs of a kube-proxy pod show the mode its ConfigMap selects")
@@ -80,7 +80,7 @@ struct KubectlTests {
         let logs = try kubectl.run(["logs", "-n", "kube-system", "-l", "k8s-app=kube-proxy", "--tail=-1"])
         #expect(logs.status == 0, "\(logs.stderr)")
         // The fixture has mode: "" which kube-proxy defaults to iptables, logging both lines.
-        #expect(logs.stdout.contains("\"Using iptables proxy\""))
+        #expect(logs.stdout.contains("\"Using iptables proxy\""), "\(logs.stderr)")
         #expect(logs.stdout.contains("\"Using iptables Proxier\""))
 
         // Switch to ipvs: the restarted pods read the edited ConfigMap and log the IPVS proxier.
