@@ -174,4 +174,18 @@ struct KubeClientTests {
         }
         try await cluster.finish(client)
     }
+
+    @Test("a request slower than the per-request timeout fails with .timeout")
+    func perRequestTimeout() async throws {
+        let cluster = try await SimCluster.start()
+        let client = try cluster.client(timeout: .milliseconds(300))
+        cluster.sim.faults.latency = .seconds(2)
+        let slow = await #expect(throws: KubeAPIError.self) {
+            try await client.get(ConfigMap.self, name: "kube-proxy", namespace: "kube-system")
+        }
+        #expect(slow?.kind == .timeout)
+        #expect(slow?.description.contains("timed out") == true)
+        cluster.sim.faults.latency = .zero
+        try await cluster.finish(client)
+    }
 }
