@@ -54,6 +54,37 @@ struct ListWatchTests {
         try await cluster.finish(client)
     }
 
+    @Test("an expired continue token goes on with the server's fresh token, marked inconsistent")
+    func expiredContinue() async throws {
+        let objects: [KubeSim.JSONValue] = (0..<6).map { index in
+            ["apiVersion": "v1", "kind": "ConfigMap", "metadata": ["name": .string("page-\(index)"), "namespace": "paged"]]
+        }
+        let cluster = try await SimCluster.start(Scenario(objects: objects))
+        let client = try cluster.client()
+        do {
+            var pages = client.listPages(ConfigMap.self, namespace: "paged", pageSize: 2).makeAsyncIterator()
+            let first = try #require(try await pages.next())
+            #expect(first.isConsistent)
+            // A later write, then compaction: the first page's snapshot is gone.
+            _ = try await client.create(ConfigMap(name: "elsewhere", namespace: "default"))
+            cluster.sim.compactHistory()
+            cluster.sim.resetRequestCounts()
+            var names = first.items.map(\.name)
+            var consistency: [Bool] = []
+            while let page = try await pages.next() {
+                names += page.items.map(\.name)
+                consistency.append(page.isConsistent)
+            }
+            #expect(names == (0..<6).map { "page-\($0)" })
+            #expect(consistency == [false, false])
+            #expect(cluster.sim.requestCounts["list configmaps"] == 3, "one 410, then two pages")
+        } catch {
+            try await cluster.finish(client)
+            throw error
+        }
+        try await cluster.finish(client)
+    }
+
     /// Collects events until `count` arrive or 30 s pass (then the test fails rather than hangs).
     static func collect(
         _ events: AsyncThrowingStream<WatchEvent<ConfigMap>, any Error>.AsyncIterator, count: Int
