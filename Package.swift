@@ -103,6 +103,7 @@ let package = Package(
             dependencies: ["ProxyConfig", .product(name: "Yams", package: "Yams")],
             resources: [.copy("Fixtures")]
         ),
+        .testTarget(name: "KubeAPITests", dependencies: ["KubeAPI", "KubeSim"], exclude: ["Fixtures"]),
         .testTarget(
             name: "KubeSimTests",
             dependencies: [

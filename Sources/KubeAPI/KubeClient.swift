@@ -39,6 +39,8 @@ public final class KubeClient: Sendable {
             tlsConfiguration: config.tlsConfiguration(certificate: config.clientCertificate),
             redirectConfiguration: .disallow,
             timeout: .init(connect: .seconds(10)))
+        // Fail a connection attempt at once: RetryPolicy decides what is retried, and a refused certificate is not.
+        configuration.connectionPool.retryConnectionEstablishment = false
         // tls-server-name: address the request to that name (SNI and certificate check use it) while the
         // connection goes to the server's real host.
         if let serverName = config.tls.serverName, let components = URLComponents(string: server),

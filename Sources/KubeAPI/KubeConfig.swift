@@ -99,10 +99,8 @@ extension KubeConfig {
     }
 
     static func absolutePath(_ path: String, relativeTo directory: String) -> String {
+        // No "~" expansion: the shell does it for flags, and client-go does not for paths inside a kubeconfig.
         if path.hasPrefix("/") { return path }
-        if path.hasPrefix("~/"), let home = ProcessInfo.processInfo.environment["HOME"] {
-            return home + path.dropFirst()
-        }
         return URL(fileURLWithPath: directory).appendingPathComponent(path).standardizedFileURL.path
     }
 }

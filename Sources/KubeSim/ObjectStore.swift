@@ -190,6 +190,9 @@ final class ObjectStore: Sendable {
         }
     }
 
+    /// Versions at or below this one have been compacted away (continue tokens from before it are expired).
+    var compactedThrough: Int64 { state.withLock { $0.compactedThrough } }
+
     /// Forgets the whole event history, as an etcd compaction does: watches from any earlier version get 410.
     func compact() {
         state.withLock { s in

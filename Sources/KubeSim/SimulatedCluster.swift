@@ -191,6 +191,18 @@ final class SimulatedCluster: Sendable {
             }
             listRV = rv
             startAfter = start
+            if rv < store.compactedThrough {
+                // kube-apiserver answers 410 Expired and offers a token that continues, inconsistently, from now.
+                let fresh: JSONValue = ["rv": .int(currentRV), "start": .string(start)]
+                var status = APIError.expired(
+                    "The provided continue parameter is too old to display a consistent list result. You can start a new "
+                        + "list without the continue parameter, or use the continue token in this response to retrieve "
+                        + "the remainder of the results. Continuing with the provided token results in an inconsistent list "
+                        + "- objects that were created, modified, or deleted between the time the first chunk was returned "
+                        + "and now may show up in the list.").status
+                status["metadata"] = ["continue": .string(Data(fresh.serialized()).base64EncodedString())]
+                return .json(status: 410, body: status)
+            }
         }
         var page = items
         if let startAfter { page = page.filter { $0.key > startAfter } }

@@ -1,0 +1,36 @@
+import Foundation
+import KubeSim
+import Logging
+
+@testable import KubeAPI
+
+/// A KubeSim server over HTTPS and a kubeconfig for it, torn down by `finish()`.
+struct SimCluster {
+    let sim: KubeSimServer
+    let directory: String
+    let kubeconfigPath: String
+
+    static func start(_ scenario: Scenario = Scenario()) async throws -> SimCluster {
+        let sim = try await KubeSimServer.start(scenario: scenario)
+        let directory = try Fixtures.scratchDirectory()
+        let path = directory + "/config"
+        try sim.writeKubeconfig(to: path)
+        return SimCluster(sim: sim, directory: directory, kubeconfigPath: path)
+    }
+
+    /// A client for `context` with fast retries, so tests of retry rules do not sleep long.
+    func client(context: String? = nil, kubeconfig: String? = nil, timeout: Duration = .seconds(20)) throws -> KubeClient {
+        let config = try KubeConfig.load(kubeconfig: kubeconfig ?? kubeconfigPath, context: context, environment: [:])
+        var policy = RetryPolicy()
+        policy.baseDelay = .milliseconds(5)
+        return KubeClient(config: config, timeout: timeout, logger: Logger(label: "test"), retryPolicy: policy)
+    }
+
+    func finish(_ clients: KubeClient...) async throws {
+        for client in clients { try await client.shutdown() }
+        try await sim.shutdown()
+    }
+
+    /// The base64 of a PEM string, as kubeconfig `-data` fields hold it.
+    static func base64(_ pem: String) -> String { Data(pem.utf8).base64EncodedString() }
+}
