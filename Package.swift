@@ -91,6 +91,13 @@ let package = Package(
         ),
 
         .testTarget(name: "CLITests", dependencies: ["kpswitch"]),
+        .executableTarget(
+            name: "kube-proxy-ruleset",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            path: "Benchmarks/KubeProxyRuleset"
+        ),
+        .testTarget(name: "SnapshotTests", dependencies: ["Snapshot"]),
+        .testTarget(name: "NodeStateTests", dependencies: ["NodeState", "KPSwitch", "kube-proxy-ruleset", "kpswitch"]),
     ],
     swiftLanguageModes: [.v6]
 )

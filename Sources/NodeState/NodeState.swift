@@ -1,1 +1,0 @@
-// The NodeState module: see DESIGN.md. Its issue fills it in.
