@@ -91,13 +91,20 @@ let package = Package(
         ),
 
         .testTarget(name: "CLITests", dependencies: ["kpswitch"]),
+        .testTarget(name: "KPSwitchTests", dependencies: ["KPSwitch"]),
+        .testTarget(
+            name: "NodeStateTests", dependencies: ["NodeState", "KPSwitch", "kube-proxy-ruleset", "kpswitch"],
+            resources: [.copy("Fixtures")]),
+        .testTarget(name: "IPVSTests", dependencies: ["IPVS"], exclude: ["Fixtures"]),
+        // Test-only: runs the IPVS module inside the real-kernel VM (IPVSVMTests puts it in the guest).
+        .executableTarget(name: "ipvs-probe", dependencies: ["IPVS"], path: "Tests/IPVSProbe"),
+        .testTarget(name: "SnapshotTests", dependencies: ["Snapshot"]),
+        // Writes kube-proxy's iptables layout for N services: NodeStateTests and Benchmarks/snapshot.sh.
         .executableTarget(
             name: "kube-proxy-ruleset",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             path: "Benchmarks/KubeProxyRuleset"
         ),
-        .testTarget(name: "SnapshotTests", dependencies: ["Snapshot"]),
-        .testTarget(name: "NodeStateTests", dependencies: ["NodeState", "KPSwitch", "kube-proxy-ruleset", "kpswitch"]),
     ],
     swiftLanguageModes: [.v6]
 )

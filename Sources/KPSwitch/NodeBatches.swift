@@ -35,15 +35,16 @@ public struct NodeBatches: Equatable, Sendable {
         self.init(unchecked: targets)
     }
 
-    /// The number of nodes each batch replaces on a cluster of `nodeCount` nodes; empty batches are dropped.
+    /// The number of nodes each batch replaces on a cluster of `nodeCount` nodes. Every target moves at
+    /// least one more node, so small clusters still go step by step (1,10%,25%,100% on 3 nodes is 1,1,1).
     public func batchSizes(nodeCount: Int) -> [Int] {
         var done = 0
         var sizes: [Int] = []
-        for target in targets {
+        for target in targets where done < nodeCount {
             let goal: Int
             switch target {
-            case .nodes(let count): goal = min(count, nodeCount)
-            case .percent(let percent): goal = (nodeCount * percent + 99) / 100
+            case .nodes(let count): goal = min(max(count, done + 1), nodeCount)
+            case .percent(let percent): goal = min(max((nodeCount * percent + 99) / 100, done + 1), nodeCount)
             }
             if goal > done {
                 sizes.append(goal - done)

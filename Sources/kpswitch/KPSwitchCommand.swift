@@ -27,7 +27,7 @@ struct KPSwitchCommand: AsyncParsableCommand {
     static func main() async {
         let command: any ParsableCommand
         do {
-            command = try parseAsRoot()
+            command = try await asyncParseAsRoot()
         } catch {
             exit(usageFailure: error)
         }
@@ -46,6 +46,9 @@ struct KPSwitchCommand: AsyncParsableCommand {
             }
         } catch let error as KPSwitchError {
             Renderer(options: global).fail(error)
+        } catch let code as ExitCode {
+            // A command that already rendered its report (a blocking preflight, say) only sets the status.
+            Foundation.exit(code.rawValue)
         } catch {
             exit(usageFailure: error)
         }
@@ -68,6 +71,6 @@ struct KPSwitchCommand: AsyncParsableCommand {
 }
 
 /// A command that carries the global options, so `main` can honour `-o`, `-v` and `--no-color` for it.
-protocol GlobalOptionsCommand {
+protocol GlobalOptionsCommand: ParsableCommand {
     var global: GlobalOptions { get }
 }

@@ -4,7 +4,7 @@ import Testing
 @Suite("output plumbing")
 struct OutputTests {
     static let unimplemented: [(arguments: [String], issue: Int)] = [
-        (["preflight", "--to", "nftables"], 5), (["advise"], 10), (["snapshot", "--scope", "node"], 6),
+        (["preflight", "--scope", "cluster"], 10), (["advise"], 10), (["snapshot", "--scope", "node"], 6),
         (["snapshot", "verify", "/nonexistent"], 6), (["snapshot", "show", "/nonexistent"], 6),
         (["migrate", "--to", "nftables", "--dry-run"], 11), (["rollback"], 11), (["status"], 11),
         (["cleanup", "--mode", "ipvs", "--dry-run"], 6), (["restore", "/nonexistent"], 6),
@@ -35,18 +35,46 @@ struct OutputTests {
 
     @Test("every runbook link the binary prints points at a heading that exists")
     func runbookAnchorsExist() throws {
-        let result = try KPSwitchBinary.run(["status", "-o", "json"])
-        let object = try #require(
-            try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
-        let link = try #require(object["runbook"] as? String)
-        let parts = link.split(separator: "#").map(String.init)
-        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent(parts[0])
-        let text = try String(contentsOf: file, encoding: .utf8)
-        let anchors = text.split(separator: "\n").filter { $0.hasPrefix("#") }.map { line in
-            line.drop(while: { $0 == "#" }).trimmingCharacters(in: .whitespaces).lowercased()
-                .map { $0.isLetter || $0.isNumber ? String($0) : ($0 == " " || $0 == "-" ? "-" : "") }.joined()
+        var links: [String] = []
+        let failure = try KPSwitchBinary.run(["status", "-o", "json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(failure.stdout.utf8)) as? [String: Any])
+        links.append(try #require(object["runbook"] as? String))
+        let preflight = try KPSwitchBinary.run(["preflight", "-o", "json"])
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(preflight.stdout.utf8)) as? [String: Any])
+        let checks = try #require(report["checks"] as? [[String: Any]])
+        #expect(checks.count >= 9)
+        links += checks.compactMap { $0["runbook"] as? String }
+        for link in links {
+            let parts = link.split(separator: "#").map(String.init)
+            let file = Self.packageRoot.appendingPathComponent(parts[0])
+            let text = try String(contentsOf: file, encoding: .utf8)
+            #expect(Self.anchors(text).contains(parts[1]), "\(link): no such heading")
         }
-        #expect(anchors.contains(parts[1]), "\(parts[1]) not among \(anchors)")
+    }
+
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    /// GitHub's heading anchors: lower case, spaces to hyphens, punctuation other than - and _ dropped.
+    static func anchors(_ markdown: String) -> Set<String> {
+        Set(markdown.split(separator: "\n").filter { $0.hasPrefix("#") }.map { line in
+            line.drop(while: { $0 == "#" }).trimmingCharacters(in: .whitespaces).lowercased()
+                .compactMap { character -> String? in
+                    if character == " " { return "-" }
+                    return character.isLetter || character.isNumber || character == "-" || character == "_" ? String(character) : nil
+                }.joined()
+        })
+    }
+}
+
+@Suite("logging")
+struct LoggingTests {
+    @Test("-v logs each check at debug level on stderr; without it stderr stays quiet and stdout is unchanged")
+    func verbose() throws {
+        let quiet = try KPSwitchBinary.run(["preflight", "--scope", "node", "--to", "nftables"])
+        let verbose = try KPSwitchBinary.run(["preflight", "--scope", "node", "--to", "nftables", "-v"])
+        #expect(quiet.stderr.isEmpty)
+        #expect(verbose.stderr.contains("debug kpswitch.preflight: check=NFTablesKernel"))
+        #expect(verbose.stdout == quiet.stdout)
     }
 }

@@ -73,14 +73,7 @@ enum KPSwitchBinary {
 
 enum Fixture {
     static func text(_ name: String) throws -> String {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        let candidates = [
-            root.appendingPathComponent("Tests/Fixtures/\(name)"), URL(fileURLWithPath: "/work/shared/fixtures/\(name)"),
-        ]
-        for url in candidates where FileManager.default.fileExists(atPath: url.path) {
-            return try String(contentsOf: url, encoding: .utf8)
-        }
-        throw CocoaError(.fileNoSuchFile)
+        let url = try #require(Bundle.module.url(forResource: name, withExtension: "txt", subdirectory: "Fixtures"))
+        return try String(contentsOf: url, encoding: .utf8)
     }
 }

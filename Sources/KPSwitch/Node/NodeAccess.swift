@@ -62,10 +62,9 @@ extension KPSwitchError {
     }
 }
 
-/// The one place the CLI gets its node adapters from.
-public enum NodeAdapters {
-    /// The node's own tools, run directly (no namespace prefix).
-    public static func netfilter() -> any NodeNetfilterAccess {
+extension Adapters {
+    /// The node's iptables, ipset, nft and links, through its own tools.
+    public static func localNetfilter() -> any NodeNetfilterAccess {
         NodeNetfilter(runner: CommandRunner())
     }
 }

@@ -46,6 +46,12 @@ struct Preflight: AsyncParsableCommand, GlobalOptionsCommand {
     }
 
     func run() async throws {
-        throw KPSwitchError.notImplemented("preflight", issue: 5)
+        guard scope != .cluster else { throw KPSwitchError.notImplemented("preflight --scope cluster", issue: 10) }
+        let node = NodePreflight(
+            target: to, scheduler: scheduler ?? "rr", loadModules: loadModules,
+            ignoring: preflight.ignorePreflightErrors.flatMap(\.names))
+        let report = try await node.run(on: Adapters.localNode(), ipvs: Adapters.localIPVS(), extra: scope == .all ? [PendingClusterChecks()] : [])
+        Renderer(options: global).render(report)
+        if report.isBlocking { throw ExitCode(ExitStatus.preflightFailed.rawValue) }
     }
 }

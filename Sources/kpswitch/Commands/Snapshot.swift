@@ -42,7 +42,7 @@ extension Snapshot {
                     "snapshot --scope \(scope.rawValue) (the cluster part needs the Kubernetes client, issue #7; use --scope node)",
                     issue: 6)
             }
-            let node = NodeAdapters.netfilter()
+            let node = Adapters.localNetfilter()
             let report = try await NodeSnapshot(node: node, host: .current())
                 .take(into: URL(fileURLWithPath: out, isDirectory: true))
             Renderer(options: global).render(report)

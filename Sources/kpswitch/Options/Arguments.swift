@@ -52,7 +52,7 @@ struct IgnoredChecks: ExpressibleByArgument {
     let names: [String]
 
     init?(argument: String) {
-        names = argument.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        names = argument.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
         guard !names.isEmpty, !names.contains(where: \.isEmpty) else { return nil }
     }
 

@@ -1,0 +1,64 @@
+/// What a migration will do, decided before it starts: the steps in order and how the old mode is cleaned.
+public struct MigrationPlan: Codable, Equatable, Sendable {
+    public enum Strategy: String, Codable, Sendable {
+        case canary
+        case rolling
+    }
+
+    public let strategy: Strategy
+    public let from: ProxyMode
+    public let to: ProxyMode
+    public let cleanup: CleanupStrategy
+    public let steps: [MigrationStep]
+
+    /// Canary: staged ConfigMap, OnDelete, one batch after another, each verified before the next; the
+    /// original ConfigMap is edited only once every node has proven the new mode.
+    public static func canary(
+        from: ProxyMode, to: ProxyMode, nodes: [String], batches: NodeBatches, cleanup: CleanupStrategy
+    ) -> MigrationPlan {
+        var steps: [MigrationStep] = [.acquireLock, .backUp, .createStagedConfig, .pointDaemonSetAtStaged]
+        var remaining = nodes[...]
+        for (index, size) in batches.batchSizes(nodeCount: nodes.count).enumerated() {
+            let batch = Array(remaining.prefix(size))
+            remaining = remaining.dropFirst(size)
+            steps += [.replacePods(batch: index, nodes: batch), .verifyNodes(batch: index, nodes: batch, mode: to)]
+        }
+        steps += [.writeOriginalConfig, .restoreDaemonSet, .awaitRollout(mode: to), .deleteStagedConfig, .releaseLock]
+        return MigrationPlan(strategy: .canary, from: from, to: to, cleanup: cleanup, steps: steps)
+    }
+
+    /// Rolling: edit in place, restart as kubectl does, follow the DaemonSet's own rollout and verify.
+    public static func rolling(from: ProxyMode, to: ProxyMode, cleanup: CleanupStrategy) -> MigrationPlan {
+        MigrationPlan(
+            strategy: .rolling, from: from, to: to, cleanup: cleanup,
+            steps: [.acquireLock, .backUp, .editConfigInPlace, .restartDaemonSet, .awaitRollout(mode: to), .releaseLock])
+    }
+
+    /// The steps that undo `done` (the steps completed so far, in order): configuration and template
+    /// first, so that every pod replaced afterwards comes back in the old mode; then the pods; then the
+    /// staged ConfigMap and the lock.
+    public func rollbackSteps(after done: [MigrationStep]) -> [MigrationStep] {
+        var steps: [MigrationStep] = []
+        if done.contains(where: { $0 == .writeOriginalConfig || $0 == .editConfigInPlace }) {
+            steps.append(.restoreOriginalConfig)
+        }
+        if done.contains(.pointDaemonSetAtStaged) && !done.contains(.restoreDaemonSet) {
+            steps.append(.restoreOriginalDaemonSet)
+        }
+        if done.contains(where: { $0 == .restoreDaemonSet || $0 == .restartDaemonSet }) {
+            // Every pod may run the new mode: restart them all from the restored configuration.
+            steps += [.restartDaemonSet, .awaitRollout(mode: from)]
+        } else {
+            let replaced = done.flatMap { step -> [String] in
+                if case .replacePods(_, let nodes) = step { return nodes }
+                return []
+            }
+            if !replaced.isEmpty {
+                steps += [.replacePods(batch: 0, nodes: replaced), .verifyNodes(batch: 0, nodes: replaced, mode: from)]
+            }
+        }
+        if done.contains(.createStagedConfig) { steps.append(.deleteStagedConfig) }
+        if done.contains(.acquireLock) && !done.contains(.releaseLock) { steps.append(.releaseLock) }
+        return steps
+    }
+}

@@ -1,0 +1,3 @@
+import NodeState
+
+extension LocalNode: NodeInspector {}

@@ -1,0 +1,38 @@
+#!/bin/busybox sh
+# /init of the test-bed guest. Runs /vm/guest.sh (appended per run by run-guest.sh) under `sh -e`,
+# its output on the console and in /results/output.log, then sends /results and the exit status to
+# the host over the second serial port and powers off.
+#
+# Protocol on ttyS1 (raw): "KPSWITCH-VM-STATUS <n>", base64 of a tar of /results, "KPSWITCH-VM-END".
+# A run whose END line never arrives did not finish (hang, panic): the host reports it as a failure.
+/bin/busybox mount -t proc proc /proc
+/bin/busybox mount -t sysfs sysfs /sys
+/bin/busybox mount -t devtmpfs devtmpfs /dev
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin
+export HOME=/root RESULTS=/results KVER="$(cat /vm/kernel-version)"
+# Kernel messages stay on the console log only (dmesg) so they cannot interleave with guest output.
+echo 1 > /proc/sys/kernel/printk
+hostname kpswitch-vm
+ip link set lo up
+mkdir -p /results /tmp /run /var/run
+stty -F /dev/ttyS1 raw -echo
+
+echo "=== kpswitch-vm: kernel $(uname -r), running guest script ==="
+cd /tmp
+if [ -f /vm/guest.sh ]; then
+    { sh -e /vm/guest.sh; echo $? > /tmp/.status; } 2>&1 | tee /results/output.log
+    status="$(cat /tmp/.status 2>/dev/null || echo 125)"
+else
+    echo "kpswitch-vm: no /vm/guest.sh in the initramfs" | tee /results/output.log
+    status=125
+fi
+echo "=== kpswitch-vm: guest script exited with status $status ==="
+dmesg > /results/dmesg.log 2>&1
+
+{
+    echo "KPSWITCH-VM-STATUS $status"
+    tar -C /results -cf - . | base64
+    echo "KPSWITCH-VM-END"
+} > /dev/ttyS1
+sync
+poweroff -f
