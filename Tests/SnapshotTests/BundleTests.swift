@@ -41,7 +41,7 @@ struct BundleTests {
             #expect(try permissions(url.appendingPathComponent(name)) == 0o600, "\(name)")
         }
         let bundle = try SnapshotBundle.open(url)
-        #expect(bundle.manifest.files.map(\.name) == ["cluster/kube-proxy-configmap.json", "iptables-nft-v4.rules", "ipset.rules"])
+        #expect(bundle.manifest.files.map(\.name) == ["cluster/kube-proxy-configmap.json", "ipset.rules", "iptables-nft-v4.rules"])
         #expect(bundle.manifest.host == "node-1")
         #expect(bundle.manifest.formatVersion == 1)
         #expect(bundle.manifest.skipped == [.init(name: "ipvs.json", reason: "no IPVS")])
