@@ -39,7 +39,9 @@ extension NodeNetfilter {
         var tables: [NFTTable] = []
         if !footprint.nftTables.isEmpty {
             if isInstalled("nft") {
-                tables = try await nftTables().filter(footprint.nftTables.contains)
+                for table in footprint.nftTables where try await nftTableExists(table) {
+                    tables.append(table)
+                }
             } else {
                 notChecked.append("nftables: nft is not installed")
             }

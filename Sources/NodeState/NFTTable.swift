@@ -10,15 +10,6 @@ public struct NFTTable: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { "table \(family) \(name)" }
 
-    /// Parses `nft list tables`.
-    public static func parseList(_ text: String) -> [NFTTable] {
-        text.split(separator: "\n").compactMap { line in
-            let words = line.split(separator: " ")
-            guard words.count == 3, words[0] == "table" else { return nil }
-            return NFTTable(family: String(words[1]), name: String(words[2]))
-        }
-    }
-
     /// Counts kube-proxy's nftables-mode layout in `nft list ruleset` text: inside the `kube-proxy`
     /// tables, one `service-<hash>-<ns>/<name>/<proto>/<port>` chain per service port and one
     /// `endpoint-<hash>-...` chain per endpoint (`pkg/proxy/nftables/proxier.go`).

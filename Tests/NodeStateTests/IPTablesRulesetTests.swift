@@ -74,9 +74,6 @@ struct IPTablesRulesetTests {
             }
             """
         #expect(NFTTable.kubeProxyServices(inRuleset: text) == ProgrammedServices(servicePorts: 2, endpoints: 2))
-        #expect(NFTTable.parseList("table ip kube-proxy\ntable inet filter\n") == [
-            NFTTable(family: "ip", name: "kube-proxy"), NFTTable(family: "inet", name: "filter"),
-        ])
     }
 
     @Test("IPv6 ipset names follow kube-proxy: KUBE-6- prefix, cut to 31 characters")

@@ -86,10 +86,12 @@ struct NodeScopeNamespaceTests {
 
             // Wipe: every nft table (iptables-nft's included), every legacy table, every set.
             try await ns.run(["nft", "flush", "ruleset"])
-            for program in ["iptables-legacy", "ip6tables-legacy"] {
-                for table in ["filter", "nat"] {
-                    try await ns.run([program, "-t", table, "-F"])
-                    try await ns.run([program, "-t", table, "-X"])
+            // Legacy tables stay registered (so their order in iptables-save is kept); touching a
+            // table that does not exist would create it, so only existing ones are emptied.
+            for variant in IPTablesVariant.all where variant.backend == .legacy {
+                for table in try IPTablesRuleset(parsing: try await ns.run([variant.saveProgram])).tables {
+                    try await ns.run([variant.program, "-t", table.name, "-F"])
+                    try await ns.run([variant.program, "-t", table.name, "-X"])
                 }
             }
             try await ns.run(["ipset", "destroy"])

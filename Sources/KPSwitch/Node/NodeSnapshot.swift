@@ -7,13 +7,13 @@ public struct NodeSnapshot: Sendable {
     let host: HostIdentity
     let captures: [any NodeCapture]
 
-    /// The standard sources: iptables per backend and family, nft, ipsets, sysctls, kube-ipvs0 and
-    /// (marked as not built) the IPVS table.
+    /// The standard sources: iptables per backend and family, kube-proxy's nft tables, ipsets,
+    /// sysctls, kube-ipvs0 and (marked as not built) the IPVS table.
     public init(node: any NodeNetfilterAccess, host: HostIdentity, sysctlRoot: String = "/proc/sys") {
         var captures: [any NodeCapture] = IPTablesVariant.all.map { IPTablesCapture(node: node, variant: $0) }
         captures.append(
             ToolCapture(node: node, file: BundleLayout.nftables, program: "nft") { node, fd throws(NodeStateError) in
-                try await node.listNFTRuleset(to: fd)
+                try await node.listNFTTables(KubeProxyFootprint.nftables.nftTables, to: fd)
             })
         captures.append(
             ToolCapture(node: node, file: BundleLayout.ipsets, program: "ipset") { node, fd throws(NodeStateError) in
