@@ -94,7 +94,9 @@ let package = Package(
 
         .testTarget(name: "CLITests", dependencies: ["kpswitch", "KubeSim"]),
         .testTarget(name: "KPSwitchTests", dependencies: ["KPSwitch"]),
-        .testTarget(name: "NodeStateTests", dependencies: ["NodeState"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "NodeStateTests", dependencies: ["NodeState", "KPSwitch", "kube-proxy-ruleset", "kpswitch"],
+            resources: [.copy("Fixtures")]),
         .testTarget(name: "IPVSTests", dependencies: ["IPVS"], exclude: ["Fixtures"]),
         // Test-only: runs the IPVS module inside the real-kernel VM (IPVSVMTests puts it in the guest).
         .executableTarget(name: "ipvs-probe", dependencies: ["IPVS"], path: "Tests/IPVSProbe"),
@@ -119,6 +121,13 @@ let package = Package(
         .testTarget(name: "VMTests", dependencies: ["VMHarness", "kpswitch"]),
         .testTarget(name: "KPSwitchVMTests", dependencies: ["VMHarness", "kpswitch"]),
         .testTarget(name: "IPVSVMTests", dependencies: ["ipvs-probe"], exclude: ["Guest"]),
+        .testTarget(name: "SnapshotTests", dependencies: ["Snapshot"]),
+        // Writes kube-proxy's iptables layout for N services: NodeStateTests and Benchmarks/snapshot.sh.
+        .executableTarget(
+            name: "kube-proxy-ruleset",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            path: "Benchmarks/KubeProxyRuleset"
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -4,11 +4,20 @@ import Testing
 @Suite("output plumbing")
 struct OutputTests {
     static let unimplemented: [(arguments: [String], issue: Int)] = [
- (["snapshot", "--scope", "node"], 6),
-        (["snapshot", "verify", "/nonexistent"], 6), (["snapshot", "show", "/nonexistent"], 6),
+        (["snapshot", "--scope", "cluster"], 6), (["snapshot"], 6),
         (["migrate", "--to", "nftables", "--dry-run"], 11), (["rollback"], 11), (["status"], 11),
-        (["cleanup", "--mode", "ipvs", "--dry-run"], 6), (["restore", "/nonexistent"], 6),
     ]
+
+    @Test("verify, show and restore of a directory that is no bundle exit 1 naming manifest.json",
+          arguments: [["snapshot", "verify", "/nonexistent"], ["snapshot", "show", "/nonexistent"], ["restore", "/nonexistent", "--dry-run"]])
+    func notABundle(_ arguments: [String]) throws {
+        let result = try KPSwitchBinary.run(arguments + ["-o", "json"])
+        #expect(result.status == 1)
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        #expect(object["kind"] as? String == "Failure")
+        #expect((object["message"] as? String)?.contains("/nonexistent/manifest.json cannot be read") == true)
+    }
 
     @Test("an unimplemented command exits 1 and prints one parsable JSON failure document with -o json",
           arguments: unimplemented)

@@ -24,6 +24,8 @@ struct Cleanup: AsyncParsableCommand, GlobalOptionsCommand {
     var dryRun = false
 
     func run() async throws {
-        throw KPSwitchError.notImplemented("cleanup", issue: 6)
+        let report = try await LeftoverRemoval(node: Adapters.localNetfilter(), host: .current())
+            .run(mode: mode, dryRun: dryRun)
+        Renderer(options: global).render(report)
     }
 }

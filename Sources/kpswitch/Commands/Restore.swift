@@ -35,6 +35,8 @@ struct Restore: AsyncParsableCommand, GlobalOptionsCommand {
     }
 
     func run() async throws {
-        throw KPSwitchError.notImplemented("restore", issue: 6)
+        let report = try await NodeRestore(node: Adapters.localNetfilter(), host: .current())
+            .run(bundle: bundle, force: force, dryRun: dryRun)
+        Renderer(options: global).render(report)
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import KPSwitch
 
 struct Snapshot: AsyncParsableCommand {
@@ -23,7 +24,7 @@ extension Snapshot {
 
                 Examples:
                   sudo kpswitch snapshot --scope node --out /var/backups/kpswitch
-                  kpswitch snapshot --scope cluster
+                  kpswitch snapshot --scope cluster   (not implemented yet: issue #6/#7)
                 """
         )
 
@@ -36,7 +37,15 @@ extension Snapshot {
         var scope: Scope = .all
 
         func run() async throws {
-            throw KPSwitchError.notImplemented("snapshot", issue: 6)
+            guard scope == .node else {
+                throw KPSwitchError.notImplemented(
+                    "snapshot --scope \(scope.rawValue) (the cluster part needs the Kubernetes client, issue #7; use --scope node)",
+                    issue: 6)
+            }
+            let node = Adapters.localNetfilter()
+            let report = try await NodeSnapshot(node: node, host: .current())
+                .take(into: URL(fileURLWithPath: out, isDirectory: true))
+            Renderer(options: global).render(report)
         }
     }
 
@@ -52,7 +61,7 @@ extension Snapshot {
         var bundle: String
 
         func run() async throws {
-            throw KPSwitchError.notImplemented("snapshot verify", issue: 6)
+            Renderer(options: global).render(try SnapshotInspection.verify(bundle))
         }
     }
 
@@ -67,7 +76,7 @@ extension Snapshot {
         var bundle: String
 
         func run() async throws {
-            throw KPSwitchError.notImplemented("snapshot show", issue: 6)
+            Renderer(options: global).render(try SnapshotInspection.show(bundle))
         }
     }
 }

@@ -1,1 +1,0 @@
-// The Snapshot module: see DESIGN.md. Its issue fills it in.

@@ -1,0 +1,73 @@
+import KPSwitch
+
+extension SnapshotReport: TextRenderable {
+    func renderText(_ style: TextStyle) -> String {
+        var text = style.ok("snapshot written: ") + bundle + "\n"
+        text += "  host \(manifest.host), kernel \(manifest.kernel), scope \(manifest.scope), \(manifest.createdAt)\n"
+        for file in manifest.files {
+            text += "  \(file.name)  \(file.size) bytes  sha256:\(file.sha256.prefix(12))\n"
+        }
+        for skip in manifest.skipped {
+            text += style.dim("  skipped \(skip.name): \(skip.reason)") + "\n"
+        }
+        return text
+    }
+}
+
+extension SnapshotVerification: TextRenderable {
+    func renderText(_ style: TextStyle) -> String {
+        style.ok("intact: ") + "\(bundle) (\(files) files match manifest.json)\n"
+    }
+}
+
+extension SnapshotSummary: TextRenderable {
+    func renderText(_ style: TextStyle) -> String {
+        var text = "bundle \(bundle)\n"
+        text += "  host \(manifest.host), kernel \(manifest.kernel), scope \(manifest.scope), taken \(manifest.createdAt) "
+        text += "by kpswitch \(manifest.kpswitchVersion)\n"
+        text += problems.isEmpty
+            ? "  " + style.ok("intact") + ": every SHA-256 matches\n"
+            : problems.map { "  " + style.error("damaged") + ": \($0)\n" }.joined()
+        for item in programmed {
+            text += "  \(item.file): \(item.servicePorts) service ports, \(item.endpoints) endpoints\n"
+        }
+        for file in manifest.files {
+            text += style.dim("  file \(file.name) (\(file.size) bytes)") + "\n"
+        }
+        for skip in manifest.skipped {
+            text += style.dim("  not captured \(skip.name): \(skip.reason)") + "\n"
+        }
+        return text
+    }
+}
+
+extension RestoreReport: TextRenderable {
+    func renderText(_ style: TextStyle) -> String {
+        var text = dryRun ? "would restore from \(bundle) (taken on \(host)); every file passed --test:\n"
+            : style.ok("restored ") + "from \(bundle) (taken on \(host)):\n"
+        for step in steps {
+            text += "  \(step.file) with \(step.command)\n"
+        }
+        if steps.isEmpty { text += "  nothing: the bundle holds no restorable node state\n" }
+        return text
+    }
+}
+
+extension CleanupReport: TextRenderable {
+    func renderText(_ style: TextStyle) -> String {
+        let verb = dryRun ? "would remove" : "removed"
+        var lines: [String] = []
+        lines += jumps.map { "\($0.store) \($0.table): rule -A \($0.chain) \($0.rule)" }
+        lines += chains.map { "\($0.store) \($0.table): chain \($0.chain)" }
+        lines += ipsets.map { "ipset \($0)" }
+        lines += nftTables.map { "nft \($0)" }
+        lines += links.map { "link \($0)" }
+        var text = lines.isEmpty
+            ? "no \(mode.rawValue) leftovers found\n"
+            : "\(verb) \(mode.rawValue) leftovers (\(lines.count)):\n" + lines.map { "  \($0)\n" }.joined()
+        for item in notChecked {
+            text += style.warning("  not checked: ") + item + "\n"
+        }
+        return text
+    }
+}
