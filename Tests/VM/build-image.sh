@@ -32,9 +32,15 @@ need ipset ipset
 need nft nftables
 need ldd libc-bin
 need xz xz-utils
+need strip binutils
 need qemu-system-x86_64 qemu-system-x86
 [[ -x /bin/busybox ]] && file_is_static=$(ldd /bin/busybox 2>&1 | grep -c 'not a dynamic' || true)
 [[ "${file_is_static:-0}" == 1 ]] || fail "/bin/busybox is missing or not static: install the Debian package busybox-static"
+
+# Concurrent runs (several test processes, a hand run) wait for one build instead of sharing a stage.
+mkdir -p "$cache"
+exec 9>"$cache/.lock"
+flock 9
 
 tool_versions="$(dpkg-query -W -f '${Package} ${Version}\n' busybox-static kmod ipvsadm iptables ipset nftables libc6 2>/dev/null)"
 key="$(printf '%s\n' "$tool_versions" | cat - "$here/build-image.sh" "$here/guest-init.sh" "$here/guest-lib.sh" | sha256sum | cut -c1-16)"
