@@ -91,10 +91,13 @@ let package = Package(
         ),
 
         .testTarget(name: "CLITests", dependencies: ["kpswitch"]),
+        // The real-kernel test bed (Tests/VM): a library test targets use to run code in a QEMU guest.
+        .target(name: "VMHarness", path: "Tests/VMHarness"),
+        .testTarget(name: "VMTests", dependencies: ["VMHarness", "kpswitch"]),
         .testTarget(name: "IPVSTests", dependencies: ["IPVS"], exclude: ["Fixtures"]),
         // Test-only: runs the IPVS module inside the real-kernel VM (IPVSVMTests puts it in the guest).
         .executableTarget(name: "ipvs-probe", dependencies: ["IPVS"], path: "Tests/IPVSProbe"),
-        .testTarget(name: "IPVSVMTests", dependencies: ["ipvs-probe"], exclude: ["Guest"]),
+        .testTarget(name: "IPVSVMTests", dependencies: ["VMHarness", "ipvs-probe"], exclude: ["Guest"]),
     ],
     swiftLanguageModes: [.v6]
 )

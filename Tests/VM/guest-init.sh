@@ -17,9 +17,23 @@ ip link set lo up
 mkdir -p /results /tmp /run /var/run
 stty -F /dev/ttyS1 raw -echo
 
+# Files added for this run sit on the host's 9p share; each is linked at its guest path.
+share_files() {
+    for m in virtio_pci 9pnet_virtio 9p; do modprobe "$m" || return 1; done
+    mkdir -p /vm/share
+    mount -t 9p -o trans=virtio,version=9p2000.L,cache=loose,ro vmshare /vm/share || return 1
+    (cd /vm/share && find . ! -type d) | while read -r file; do
+        file="${file#.}"
+        mkdir -p "$(dirname "$file")" && ln -sf "/vm/share$file" "$file" || return 1
+    done
+}
+
 echo "=== kpswitch-vm: kernel $(uname -r), running guest script ==="
 cd /tmp
-if [ -f /vm/guest.sh ]; then
+if [ -f /vm/has-share ] && ! share_files; then
+    echo "kpswitch-vm: the host's files could not be mounted over 9p" | tee /results/output.log
+    status=125
+elif [ -f /vm/guest.sh ]; then
     { sh -e /vm/guest.sh; echo $? > /tmp/.status; } 2>&1 | tee /results/output.log
     status="$(cat /tmp/.status 2>/dev/null || echo 125)"
 else

@@ -47,19 +47,31 @@ mkdir -p "$results"
 work="$(mktemp -d /tmp/kpswitch-vm-run.XXXXXX)"
 trap '[[ -n "${KPSWITCH_VM_KEEP:-}" ]] || rm -rf "$work"' EXIT
 overlay="$work/overlay"
-mkdir -p "$overlay/vm"
+share="$work/share"
+mkdir -p "$overlay/vm" "$share"
 cp "$script" "$overlay/vm/guest.sh"
 
 # Files the base image already has are not packed again (same paths, same host).
 in_base() { grep -qxF ".$1" "$image/base.list"; }
 
+# The guest is merged-/usr like the host: /lib, /lib64, /bin, /sbin are symlinks in the base image. A
+# later cpio holding a real /lib folder would replace that symlink when the kernel unpacks it, so
+# overlay paths are written under /usr.
+canonical() {
+    case "$1" in
+        /lib/*|/lib64/*|/bin/*|/sbin/*) echo "/usr$1" ;;
+        *) echo "$1" ;;
+    esac
+}
+
 add_libraries() { # the libraries a dynamic executable needs, at the paths the loader will look
     local lib
     while read -r lib; do
-        in_base "$lib" && continue
-        [[ -e "$overlay$lib" ]] && continue
-        mkdir -p "$overlay$(dirname "$lib")"
-        cp -L "$lib" "$overlay$lib"
+        in_base "$(canonical "$lib")" && continue
+        local target="$share$(canonical "$lib")"
+        [[ -e "$target" ]] && continue
+        mkdir -p "$(dirname "$target")"
+        cp -L "$lib" "$target"
     done < <(ldd "$1" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}')
 }
 
@@ -69,14 +81,27 @@ for spec in "${adds[@]+"${adds[@]}"}"; do
     [[ "$spec" == *:* ]] || guest="/usr/local/bin/$(basename "$host")"
     [[ -e "$host" ]] || harness_failure "--add $host: no such file"
     [[ "$guest" == /* ]] || harness_failure "--add $spec: the guest path must be absolute"
-    mkdir -p "$overlay$(dirname "$guest")"
-    cp -rL "$host" "$overlay$guest"
-    if [[ -f "$host" && -x "$host" ]] && ldd "$host" >/dev/null 2>&1; then
-        add_libraries "$host"
+    guest="$(canonical "$guest")"
+    mkdir -p "$share$(dirname "$guest")"
+    cp -rL "$host" "$share$guest"
+    if [[ -f "$host" && "$(head -c 4 "$host" | od -An -tx1 | tr -d ' ')" == 7f454c46 ]]; then
+        # Debug builds carry most of their size as symbols: the guest needs none, and every byte of
+        # the initramfs is unpacked under TCG at each boot.
+        strip -s "$share$guest" 2>/dev/null || true
+        if [[ -x "$host" ]] && ldd "$host" >/dev/null 2>&1; then
+            add_libraries "$host"
+        fi
     fi
 done
 
-# The kernel unpacks concatenated cpio archives in order, so the per-run files ride on the cached base.
+# The kernel unpacks concatenated cpio archives in order, so the guest script rides on the cached base.
+# Added files go through a read-only 9p share instead: the guest reads only the pages it touches,
+# where unpacking them from the initramfs would cost seconds per megabyte under TCG.
+share_device=()
+if [[ ${#adds[@]} -gt 0 ]]; then
+    touch "$overlay/vm/has-share"
+    share_device=(-virtfs "local,path=$share,mount_tag=vmshare,security_model=none,readonly=on")
+fi
 (cd "$overlay" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet --owner 0:0) > "$work/run.cpio"
 cat "$image/base.cpio" "$work/run.cpio" > "$work/initrd"
 
@@ -85,10 +110,10 @@ channel="$work/channel"
 : > "$channel"
 set +e
 timeout --kill-after=5 "$timeout" qemu-system-x86_64 \
-    -accel tcg -m 512 -smp 1 -nodefaults -display none -no-reboot \
-    -serial stdio -serial "file:$channel" \
-    -kernel "$image/vmlinuz" -initrd "$work/initrd" \
-    -append "console=ttyS0 panic=-1 edd=off quiet no_timer_check" \
+    -accel tcg -m 1024 -smp 1 -nodefaults -display none -no-reboot \
+    -serial stdio -serial "file:$channel" "${share_device[@]+"${share_device[@]}"}" \
+    -kernel "$image/vmlinux" -initrd "$work/initrd" \
+    -append "console=ttyS0 panic=-1 edd=off quiet no_timer_check ${KPSWITCH_VM_APPEND:-}" \
     < /dev/null 2>&1 | tr -d '\r' | if [[ $quiet == 1 ]]; then cat > "$console"; else tee "$console"; fi
 qemu_status=${PIPESTATUS[0]}
 set -e
@@ -109,7 +134,7 @@ if ! grep -qx 'KPSWITCH-VM-END' "$channel"; then
 fi
 status="$(sed -n '1s/^KPSWITCH-VM-STATUS \([0-9][0-9]*\)$/\1/p' "$channel")"
 [[ -n "$status" ]] || harness_failure "the guest's report does not start with a status line"
-sed -e '1d' -e '/^KPSWITCH-VM-END$/,$d' "$channel" | base64 -d | tar -xf - -C "$results" \
+sed -e '1d' -e '/^KPSWITCH-VM-END$/,$d' "$channel" | base64 -d | tar -xmf - -C "$results" \
     || harness_failure "the guest's results could not be unpacked"
 echo "$status" > "$results/status"
 if [[ $status != 0 ]]; then

@@ -1,8 +1,7 @@
 # Guest script of IPVSVMTests: every IPVS scenario in one boot. It only runs ipvsadm and ipvs-probe and
 # keeps their output and exit status under $RESULTS; the host-side tests judge them.
-# ipvs-probe is expected in $PATH (IPVSVMTests puts it at /opt/ipvs/ipvs-probe).
+# ipvs-probe is expected in $PATH (IPVSVMTests installs it as /usr/local/bin/ipvs-probe).
 . /vm/lib.sh
-export PATH=/opt/ipvs:$PATH
 R=$RESULTS
 run() { # run NAME COMMAND...: stdout in NAME.out, stderr in NAME.err, status in NAME.status
     name="$1"; shift
