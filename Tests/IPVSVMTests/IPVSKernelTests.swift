@@ -104,4 +104,16 @@ struct IPVSKernelTests {
         #expect(before.count - expected.count == 2 * 3 + 2)
         #expect(try guest.lines("after-delete") == expected)
     }
+
+    @Test("a single-service lookup tells present from absent; a missing service's destination dump is empty")
+    func lookups() async throws {
+        let guest = try await IPVSGuest.shared()
+        try guest.expectSuccess("probe-lookup")
+        #expect(try guest.output("probe-lookup") == """
+            absent TCP 10.100.0.1:80 destinations=0
+            present TCP 10.100.0.3:80 destinations=2
+            present UDP [fd00::a]:53 destinations=1
+
+            """)
+    }
 }

@@ -119,6 +119,12 @@ cp /tmp/deletes.rules "$R/deletes.rules"
 run before-delete ipvsadm -S -n
 run probe-delete ipvs-probe delete /tmp/deletes.rules
 run after-delete ipvsadm -S -n
+cat > /tmp/lookups.rules <<'RULES'
+-D -t 10.100.0.1:80
+-D -t 10.100.0.3:80
+-D -u [fd00::a]:53
+RULES
+run probe-lookup ipvs-probe lookup /tmp/lookups.rules
 
 # The results travel back over an emulated serial port: compress the bulky listings (the host unpacks them).
 gzip "$R"/*.out
