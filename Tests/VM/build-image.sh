@@ -3,11 +3,12 @@
 # netfilter/IPVS module subset with kmod's indexes, busybox, kmod, ipvsadm, iptables, ipset and nft.
 #
 #   Tests/VM/build-image.sh            build if needed, print the image folder
-#   Tests/VM/build-image.sh --force    rebuild from the cached downloads
+#   Tests/VM/build-image.sh --force    rebuild, with the kernel linux-image-amd64 points at now
 #
 # Everything lands in Tests/VM/cache/ (ignored by git). A second run with nothing changed returns at
-# once: the image is keyed by this script, the guest init and the host package versions it copies.
-# Binaries under test are not part of the base image; run-guest.sh appends them per run.
+# once: the image is keyed by this script, the guest init and the host package versions it copies
+# (--force, or removing the cache, moves to the kernel linux-image-amd64 points at after an update).
+# Binaries under test are not part of the base image: run-guest.sh shares them per run over 9p.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -31,22 +32,30 @@ need ipset ipset
 need nft nftables
 need ldd libc-bin
 need xz xz-utils
+need strip binutils
 need qemu-system-x86_64 qemu-system-x86
 [[ -x /bin/busybox ]] && file_is_static=$(ldd /bin/busybox 2>&1 | grep -c 'not a dynamic' || true)
 [[ "${file_is_static:-0}" == 1 ]] || fail "/bin/busybox is missing or not static: install the Debian package busybox-static"
+
+# Concurrent runs (several test processes, a hand run) wait for one build instead of sharing a stage.
+mkdir -p "$cache"
+exec 9>"$cache/.lock"
+flock 9
+
+tool_versions="$(dpkg-query -W -f '${Package} ${Version}\n' busybox-static kmod ipvsadm iptables ipset nftables libc6 2>/dev/null)"
+key="$(printf '%s\n' "$tool_versions" | cat - "$here/build-image.sh" "$here/guest-init.sh" "$here/guest-lib.sh" | sha256sum | cut -c1-16)"
+
+# The cached image is reused without asking apt which kernel is current (apt-cache takes seconds on a
+# busy host, and every boot passes here): --force or an empty cache picks up a newer kernel.
+if [[ $force == 0 && -f "$image/key" && "$(cat "$image/key")" == "$key" && -f "$image/base.cpio" && -f "$image/base.list" && -f "$image/vmlinux" ]]; then
+    echo "$image"
+    exit 0
+fi
 
 # The kernel package linux-image-amd64 points at today (e.g. linux-image-6.1.0-56-amd64).
 kernel_pkg="$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')"
 [[ -n "$kernel_pkg" ]] || fail "apt-cache knows no linux-image-amd64: run 'apt-get update' first"
 kver="${kernel_pkg#linux-image-}"
-
-tool_versions="$(dpkg-query -W -f '${Package} ${Version}\n' busybox-static kmod ipvsadm iptables ipset nftables libc6 2>/dev/null)"
-key="$(printf '%s\n%s\n' "$kernel_pkg" "$tool_versions" | cat - "$here/build-image.sh" "$here/guest-init.sh" "$here/guest-lib.sh" | sha256sum | cut -c1-16)"
-
-if [[ $force == 0 && -f "$image/key" && "$(cat "$image/key")" == "$key" && -f "$image/base.cpio" && -f "$image/base.list" && -f "$image/vmlinux" ]]; then
-    echo "$image"
-    exit 0
-fi
 
 mkdir -p "$cache/debs"
 deb="$(ls "$cache/debs/${kernel_pkg}"_*.deb 2>/dev/null | head -n1 || true)"

@@ -5,12 +5,13 @@
 #   Tests/VM/run-guest.sh [options] SCRIPT
 #     --timeout SECONDS    kill a guest still running after this long (default 120)
 #     --results DIR        where results land (default: a new temporary folder, printed)
-#     --add HOST[:GUEST]   put a file or folder into the guest (default GUEST: /usr/local/bin/NAME);
-#                          a dynamically linked executable brings the libraries ldd lists with it
+#     --add HOST[:GUEST]   put a file or folder into the guest (default GUEST: /usr/local/bin/NAME)
+#                          over a read-only 9p share; an ELF executable is stripped and brings the
+#                          libraries ldd lists with it
 #     --quiet              do not stream the console to stdout
 #
-# The script runs as root under `sh -e` in the guest, in /tmp, after `. /vm/lib.sh` is available
-# (helpers for module scenarios). Its output is in DIR/output.log; the whole console in
+# The script runs as root under `sh -e` in the guest, in /tmp, and may `. /vm/lib.sh` for helpers
+# (vm_check, module scenarios). Its output is in DIR/output.log; the whole console in
 # DIR/console.log; DIR/status holds the exit status. Exit status: the guest script's; 124 when the
 # guest timed out; 125 when the harness failed (image, boot, or the guest never reported).
 set -euo pipefail

@@ -25,4 +25,15 @@ struct HarnessFailureTests {
         #expect(report.contains("exited with status \(run.status)"))
         #expect(report.contains("marker: before the failing command"), "the report lacks the console tail: \(report)")
     }
+
+    @Test("a guest that hangs is killed at its time limit and reported as failed")
+    func hangingGuestIsKilled() async throws {
+        // Killed during boot or during the sleep, depending on the host's load: a timeout either way.
+        let run = try await VMGuest.run(script: "sleep 600", timeout: .seconds(15))
+        #expect(run.timedOut)
+        #expect(!run.succeeded)
+        #expect(run.runnerLog.contains("did not finish within 15s"), "\(run.runnerLog)")
+        let error = try #require(throws: VMHarnessError.self) { try run.requireSuccess() }
+        #expect("\(error)".contains("was killed at its time limit"))
+    }
 }
