@@ -120,7 +120,7 @@ let package = Package(
         .target(name: "VMHarness", path: "Tests/VMHarness"),
         .testTarget(name: "VMTests", dependencies: ["VMHarness", "kpswitch"]),
         .testTarget(name: "KPSwitchVMTests", dependencies: ["VMHarness", "kpswitch"]),
-        .testTarget(name: "IPVSVMTests", dependencies: ["ipvs-probe"], exclude: ["Guest"]),
+        .testTarget(name: "IPVSVMTests", dependencies: ["VMHarness", "ipvs-probe"], exclude: ["Guest"]),
         .testTarget(name: "SnapshotTests", dependencies: ["Snapshot"]),
         // Writes kube-proxy's iptables layout for N services: NodeStateTests and Benchmarks/snapshot.sh.
         .executableTarget(

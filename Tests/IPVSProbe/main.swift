@@ -7,6 +7,8 @@
 //   ipvs-probe apply FILE                          each -A/-E/-D/-a/-e/-d line of FILE, in order
 //   ipvs-probe restore FILE                        the saved table in FILE (-A/-a lines)
 //   ipvs-probe delete FILE                         the services of FILE's -D lines, tolerating absent ones
+//   ipvs-probe lookup FILE                         for each -D line's service: present or absent, and how
+//                                                  many destinations a destination dump returns for it
 //
 // Exit status: 0 done, 1 failed, 2 usage, 3 IPVS unavailable, 4 permission denied.
 import IPVS
@@ -64,6 +66,12 @@ func details(_ table: IPVSTable) -> String {
     return text
 }
 
+func serviceKeys(_ path: String) throws(IPVSError) -> [IPVSService.Key] {
+    try IPVSSaveFormat.parseRules(ProbeIO.read(path)).compactMap { rule in
+        if case .deleteService(let key) = rule { return key } else { return nil }
+    }
+}
+
 var arguments = Array(CommandLine.arguments.dropFirst())
 if arguments.first == "--as-nobody" {
     arguments.removeFirst()
@@ -98,10 +106,12 @@ do throws(IPVSError) {
     case ("restore", 2):
         try handle.restore(try IPVSSaveFormat.parse(ProbeIO.read(arguments[1])))
     case ("delete", 2):
-        let keys = try IPVSSaveFormat.parseRules(ProbeIO.read(arguments[1])).compactMap { rule in
-            if case .deleteService(let key) = rule { return key } else { return nil }
+        for key in try handle.deleteServices(try serviceKeys(arguments[1])) { print("absent \(key)") }
+    case ("lookup", 2):
+        for key in try serviceKeys(arguments[1]) {
+            let presence = try handle.contains(key) ? "present" : "absent"
+            print("\(presence) \(key) destinations=\(try handle.destinations(of: key).count)")
         }
-        for key in try handle.deleteServices(keys) { print("absent \(key)") }
     default:
         ProbeIO.standardError("ipvs-probe: unknown command or wrong arguments: \(arguments)\n")
         exit(2)

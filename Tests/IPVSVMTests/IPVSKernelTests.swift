@@ -1,13 +1,14 @@
 import Foundation
 import Testing
+import VMHarness
 
 // Judged against the real kernel (Debian 6.1 under QEMU) and the real ipvsadm 1.31 in one guest boot; see
 // Guest/ipvs-scenarios.sh for what ran. Set KPSWITCH_SKIP_VM=1 to skip.
-@Suite(.serialized, .disabled(if: IPVSGuest.skipped, "KPSWITCH_SKIP_VM=1"))
+@Suite(.serialized, .enabled(if: VMGuest.isEnabled, "KPSWITCH_SKIP_VM=1 runs host tests only"))
 struct IPVSKernelTests {
     @Test("without the IPVS family: a module that is not loaded, and a kernel without ip_vs, are told apart")
-    func familyAbsent() throws {
-        let guest = try IPVSGuest.shared()
+    func familyAbsent() async throws {
+        let guest = try await IPVSGuest.shared()
         #expect(try guest.status("absent-module-not-loaded") == 3)
         #expect(try guest.errors("absent-module-not-loaded").contains("has the ip_vs module but it is not loaded"))
         #expect(try guest.status("absent-not-in-kernel") == 3)
@@ -15,15 +16,15 @@ struct IPVSKernelTests {
     }
 
     @Test("without CAP_NET_ADMIN reading is a permission error that says so")
-    func permissionDenied() throws {
-        let guest = try IPVSGuest.shared()
+    func permissionDenied() async throws {
+        let guest = try await IPVSGuest.shared()
         #expect(try guest.status("probe-nobody") == 4)
         #expect(try guest.errors("probe-nobody").contains("needs CAP_NET_ADMIN"))
     }
 
     @Test("a mixed table of 1,000+ services programmed with ipvsadm reads back equal to ipvsadm -S -n, as a set")
-    func readMatchesIpvsadm() throws {
-        let guest = try IPVSGuest.shared()
+    func readMatchesIpvsadm() async throws {
+        let guest = try await IPVSGuest.shared()
         try guest.expectSuccess("program")
         let expected = try guest.lines("ipvsadm-save")
         #expect(expected.filter { $0.hasPrefix("-A ") }.count == 1012)  // 12 hand-written + 1,000 generated
@@ -34,8 +35,8 @@ struct IPVSKernelTests {
     }
 
     @Test("version, table size and timeouts read as ipvsadm prints them")
-    func infoAndTimeouts() throws {
-        let guest = try IPVSGuest.shared()
+    func infoAndTimeouts() async throws {
+        let guest = try await IPVSGuest.shared()
         let ipvsadmHeader = try #require(try guest.output("ipvsadm-list").split(separator: "\n").first)
         let ipvsadmTimeouts = try guest.output("ipvsadm-timeout").trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(try guest.output("probe-info") == "\(ipvsadmHeader)\n\(ipvsadmTimeouts)\n")
@@ -43,8 +44,8 @@ struct IPVSKernelTests {
     }
 
     @Test("thresholds, which -S omits, match ipvsadm -L --thresholds for every destination")
-    func thresholds() throws {
-        let guest = try IPVSGuest.shared()
+    func thresholds() async throws {
+        let guest = try await IPVSGuest.shared()
         #expect(try guest.output("probe-save-thresholds").contains("-r 192.168.0.2:6443 -m -w 1 -x 100 -y 10\n"))
         var ipvsadm: [String: String] = [:]
         for line in try guest.output("ipvsadm-thresholds").split(separator: "\n") where line.hasPrefix("  -> ") {
@@ -68,15 +69,15 @@ struct IPVSKernelTests {
     }
 
     @Test("ipvsadm -R restores our -S text to the same table")
-    func ipvsadmRestoresOurText() throws {
-        let guest = try IPVSGuest.shared()
+    func ipvsadmRestoresOurText() async throws {
+        let guest = try await IPVSGuest.shared()
         try guest.expectSuccess("ipvsadm-restore-ours")
         #expect(try guest.lines("after-ipvsadm-restore") == guest.lines("ipvsadm-save"))
     }
 
     @Test("what we write, ipvsadm sees identically: a restore of ipvsadm's text, then edits and deletions")
-    func writesMatchIpvsadm() throws {
-        let guest = try IPVSGuest.shared()
+    func writesMatchIpvsadm() async throws {
+        let guest = try await IPVSGuest.shared()
         try guest.expectSuccess("probe-restore")
         #expect(try guest.lines("after-probe-restore") == guest.lines("ipvsadm-save"))
         try guest.expectSuccess("probe-apply")
@@ -93,8 +94,8 @@ struct IPVSKernelTests {
     }
 
     @Test("deleting a chosen set removes exactly those services and reports the ones already gone")
-    func deleteChosenServices() throws {
-        let guest = try IPVSGuest.shared()
+    func deleteChosenServices() async throws {
+        let guest = try await IPVSGuest.shared()
         try guest.expectSuccess("probe-delete")
         #expect(try guest.output("probe-delete") == "absent TCP 10.9.9.9:80\n")
         let gone = ["-t 10.100.0.1:80 ", "-t 10.100.0.2:80 ", "-f 7 -6 "]
@@ -102,5 +103,17 @@ struct IPVSKernelTests {
         let expected = before.filter { line in !gone.contains { line.dropFirst(3).hasPrefix($0) } }
         #expect(before.count - expected.count == 2 * 3 + 2)
         #expect(try guest.lines("after-delete") == expected)
+    }
+
+    @Test("a single-service lookup tells present from absent; a missing service's destination dump is empty")
+    func lookups() async throws {
+        let guest = try await IPVSGuest.shared()
+        try guest.expectSuccess("probe-lookup")
+        #expect(try guest.output("probe-lookup") == """
+            absent TCP 10.100.0.1:80 destinations=0
+            present TCP 10.100.0.3:80 destinations=2
+            present UDP [fd00::a]:53 destinations=1
+
+            """)
     }
 }

@@ -1,8 +1,7 @@
 # Guest script of IPVSVMTests: every IPVS scenario in one boot. It only runs ipvsadm and ipvs-probe and
 # keeps their output and exit status under $RESULTS; the host-side tests judge them.
-# ipvs-probe is expected in $PATH (IPVSVMTests puts it at /opt/ipvs/ipvs-probe).
+# ipvs-probe is expected in $PATH (IPVSVMTests installs it as /usr/local/bin/ipvs-probe).
 . /vm/lib.sh
-export PATH=/opt/ipvs:$PATH
 R=$RESULTS
 run() { # run NAME COMMAND...: stdout in NAME.out, stderr in NAME.err, status in NAME.status
     name="$1"; shift
@@ -120,6 +119,12 @@ cp /tmp/deletes.rules "$R/deletes.rules"
 run before-delete ipvsadm -S -n
 run probe-delete ipvs-probe delete /tmp/deletes.rules
 run after-delete ipvsadm -S -n
+cat > /tmp/lookups.rules <<'RULES'
+-D -t 10.100.0.1:80
+-D -t 10.100.0.3:80
+-D -u [fd00::a]:53
+RULES
+run probe-lookup ipvs-probe lookup /tmp/lookups.rules
 
 # The results travel back over an emulated serial port: compress the bulky listings (the host unpacks them).
 gzip "$R"/*.out
