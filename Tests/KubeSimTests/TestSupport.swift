@@ -70,9 +70,9 @@ enum Fixtures {
 }
 
 /// Polls `condition` until it holds or `attempts` run out; simulated time is fast, so this waits briefly.
-func eventually(attempts: Int = 200, _ condition: () throws -> Bool) async throws -> Bool {
+func eventually(attempts: Int = 200, _ condition: () async throws -> Bool) async throws -> Bool {
     for _ in 0..<attempts {
-        if try condition() { return true }
+        if try await condition() { return true }
         try await Task.sleep(for: .milliseconds(25))
     }
     return false
