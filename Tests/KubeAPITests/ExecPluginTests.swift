@@ -78,6 +78,48 @@ struct ExecPluginTests {
         try await cluster.finish(client)
     }
 
+    @Test("a plugin returning a client certificate: requests present it (a new TLS configuration per credential)")
+    func certificateCredential() async throws {
+        let cluster = try await SimCluster.start()
+        let dir = cluster.directory
+        let reply: JSON = [
+            "apiVersion": "client.authentication.k8s.io/v1beta1", "kind": "ExecCredential",
+            "status": [
+                "clientCertificateData": .string(cluster.sim.adminCertificatePEM),
+                "clientKeyData": .string(cluster.sim.adminKeyPEM),
+            ],
+        ]
+        try reply.encoded().write(to: URL(fileURLWithPath: dir + "/credential.json"))
+        try Fixtures.write("#!/bin/sh\ncat \"$(dirname \"$0\")/credential.json\"\n", to: dir + "/cert-plugin.sh", mode: 0o755)
+        try Fixtures.write(
+            """
+            current-context: exec
+            clusters:
+            - name: sim
+              cluster:
+                server: \(cluster.sim.baseURL)
+                certificate-authority-data: \(SimCluster.base64(cluster.sim.caPEM))
+            users:
+            - name: plugin-user
+              user:
+                exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: ./cert-plugin.sh}
+            contexts:
+            - name: exec
+              context: {cluster: sim, user: plugin-user}
+            """, to: dir + "/cert-config")
+        let client = try cluster.client(kubeconfig: dir + "/cert-config")
+        do {
+            // Only the admin (the certificate's user) may patch DaemonSets cluster-wide.
+            let review = try await client.create(
+                SelfSubjectAccessReview(verb: "patch", group: "apps", resource: "daemonsets", namespace: "kube-system"))
+            #expect(review.allowed)
+        } catch {
+            try await cluster.finish(client)
+            throw error
+        }
+        try await cluster.finish(client)
+    }
+
     @Test("a plugin that fails or prints garbage gives a credential-plugin error without its output")
     func failingPlugin() async throws {
         let dir = try Fixtures.scratchDirectory()

@@ -188,4 +188,27 @@ struct KubeClientTests {
         cluster.sim.faults.latency = .zero
         try await cluster.finish(client)
     }
+
+    @Test("tls-server-name routes to the real host; no CA means system roots, never no verification")
+    func serverNameAndDefaultRoots() async throws {
+        let cluster = try await SimCluster.start()
+        let base = cluster.sim.kubeconfig()
+        let caLine = "    certificate-authority-data: \(SimCluster.base64(cluster.sim.caPEM))"
+        func client(_ replacement: String) throws -> KubeClient {
+            let path = cluster.directory + "/variant-\(UUID().uuidString)"
+            try Fixtures.write(base.replacingOccurrences(of: caLine, with: replacement), to: path)
+            return try cluster.client(kubeconfig: path)
+        }
+        let named = try client(caLine + "\n    tls-server-name: kubernetes.default")
+        let service = try await named.get(Service.self, name: "kubernetes", namespace: "default")
+        #expect(service.clusterIP == "10.96.0.1")
+        // A name the certificate lacks is not refused here: NIOSSL also accepts a certificate whose IP SAN matches
+        // the connected address (127.0.0.1 in KubeSim's), unlike Go's crypto/tls. See Docs/kubeapi.md.
+        let systemRoots = try client("")
+        let refusedRoots = await #expect(throws: KubeAPIError.self) {
+            try await systemRoots.list(Node.self)
+        }
+        #expect(refusedRoots?.kind == .tls)
+        try await cluster.finish(named, systemRoots)
+    }
 }
