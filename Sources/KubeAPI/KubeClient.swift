@@ -25,12 +25,16 @@ public final class KubeClient: Sendable {
         self.init(config: config, timeout: timeout, logger: logger, retryPolicy: RetryPolicy())
     }
 
-    init(config: KubeConfig, timeout: Duration, logger: Logger, retryPolicy: RetryPolicy) {
+    /// - Parameter now: the clock credential expiry is judged by; tests move it forward.
+    init(
+        config: KubeConfig, timeout: Duration, logger: Logger, retryPolicy: RetryPolicy,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.config = config
         self.logger = logger
         self.retryPolicy = retryPolicy
         self.requestTimeout = timeout
-        self.credentials = CredentialProvider(config.credentials)
+        self.credentials = CredentialProvider(config.credentials, now: now)
         for warning in config.warnings { logger.warning("\(warning)") }
 
         var server = config.server

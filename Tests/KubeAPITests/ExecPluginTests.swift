@@ -7,7 +7,7 @@ import Testing
 @Suite("exec credential plugins against KubeSim", .serialized)
 struct ExecPluginTests {
     /// A plugin that counts its runs, records its KUBERNETES_EXEC_INFO, answers with a wrong token on its first run
-    /// (so the server says 401) and the right one after, each valid for two seconds.
+    /// (so the server says 401) and the right one after, each valid for ten minutes.
     static let script = """
         #!/bin/sh
         n=$(cat "$COUNTER" 2>/dev/null || echo 0)
@@ -15,7 +15,7 @@ struct ExecPluginTests {
         echo "$n" > "$COUNTER"
         printf '%s' "$KUBERNETES_EXEC_INFO" > "$COUNTER.info"
         if [ "$n" = 1 ]; then token=wrong-token; else token="$GOOD_TOKEN"; fi
-        expiry=$(date -u -d "+2 seconds" +%Y-%m-%dT%H:%M:%SZ)
+        expiry=$(date -u -d "+10 minutes" +%Y-%m-%dT%H:%M:%SZ)
         printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"%s","expirationTimestamp":"%s"}}\\n' "$token" "$expiry"
         """
 
@@ -55,7 +55,8 @@ struct ExecPluginTests {
             - name: exec
               context: {cluster: sim, user: plugin-user}
             """, to: dir + "/exec-config")
-        let client = try cluster.client(kubeconfig: dir + "/exec-config")
+        let clock = TestClock()
+        let client = try cluster.client(kubeconfig: dir + "/exec-config", now: clock.now)
         do {
             _ = try await client.list(ConfigMap.self, namespace: "kube-system")
             #expect(try Self.runs(counter) == 2, "first token refused with 401, plugin run again")
@@ -67,8 +68,10 @@ struct ExecPluginTests {
             #expect(info[path: ["spec", "interactive"]] == false)
             #expect(info[path: ["spec", "cluster", "server"]] == .string(cluster.sim.baseURL))
 
-            // Wait past the credential's expiry (RFC 3339 has whole seconds, so up to 3 s).
-            try await Task.sleep(for: .milliseconds(3200))
+            clock.advance(by: 9 * 60)
+            _ = try await client.list(ConfigMap.self, namespace: "kube-system")
+            #expect(try Self.runs(counter) == 2, "still cached a minute before expiry")
+            clock.advance(by: 2 * 60)
             _ = try await client.list(ConfigMap.self, namespace: "kube-system")
             #expect(try Self.runs(counter) == 3, "expired credential replaced")
         } catch {

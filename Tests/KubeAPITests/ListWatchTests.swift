@@ -191,4 +191,23 @@ struct ListWatchTests {
         #expect(bookmark?.isEmpty == false)
         try await cluster.finish(client)
     }
+
+    @Test("a watch from a given resourceVersion starts after it, without listing")
+    func watchFromVersion() async throws {
+        let cluster = try await SimCluster.start()
+        let client = try cluster.client()
+        let version = try #require(try await client.list(ConfigMap.self, namespace: "default").resourceVersion)
+        _ = try await client.create(ConfigMap(name: "after", namespace: "default"))
+        cluster.sim.resetRequestCounts()
+        var first: String?
+        for try await event in client.watch(ConfigMap.self, namespace: "default", resourceVersion: version) {
+            if case .added(let map) = event {
+                first = map.name
+                break
+            }
+        }
+        #expect(first == "after")
+        #expect(cluster.sim.requestCounts["list configmaps", default: 0] == 0)
+        try await cluster.finish(client)
+    }
 }
