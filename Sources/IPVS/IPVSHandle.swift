@@ -97,8 +97,8 @@ public final class IPVSHandle {
         return services
     }
 
-    /// The destinations of one service; empty when it has none. A service that does not exist yields an
-    /// empty list on kernels whose GET_DEST dump does not report ESRCH (reference §4).
+    /// The destinations of one service; empty when it has none. A service that does not exist also yields an
+    /// empty list: the kernel's GET_DEST dump ends empty without ESRCH (seen on Debian 6.1; use `contains`).
     public func destinations(of key: IPVSService.Key) throws(IPVSError) -> [IPVSDestination] {
         var destinations: [IPVSDestination] = []
         let family = key.family
