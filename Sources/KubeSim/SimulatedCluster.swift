@@ -329,6 +329,10 @@ final class SimulatedCluster: Sendable {
         if current[path: ["metadata", "generation"]] != nil, object["spec"] != current["spec"] {
             let generation = current[path: ["metadata", "generation"]]?.intValue ?? 0
             object[path: ["metadata", "generation"]] = .int(generation + 1)
+            // The DaemonSet strategy records the template generation in this annotation (PrepareForUpdate).
+            if call.resource == .daemonSets, object[path: ["spec", "template"]] != current[path: ["spec", "template"]] {
+                object[path: ["metadata", "annotations", "deprecated.daemonset.template.generation"]] = .string(String(generation + 1))
+            }
         }
         return Defaults.forUpdate(object, resource: call.resource)
     }
