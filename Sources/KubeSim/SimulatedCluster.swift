@@ -180,25 +180,23 @@ final class SimulatedCluster: Sendable {
 
     private func list(_ call: Call) throws(APIError) -> APIResponse {
         if call.resource.isVirtual { throw APIError.methodNotAllowed("GET") }
-        let (items, currentRV) = store.list(call.resource, filter: try filter(call))
-        var listRV = currentRV
         var startAfter: String? = nil
+        var tokenRV: Int64? = nil
         if let token = call.request.query["continue"], !token.isEmpty {
             guard let data = Data(base64Encoded: token), let decoded = ContinueToken.decode(Array(data)),
                 let rv = decoded["rv"]?.intValue, let start = decoded["start"]?.stringValue
             else {
                 throw APIError.badRequest("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)")
             }
-            listRV = rv
+            tokenRV = rv
             startAfter = start
         }
-        var page = items
-        if let startAfter { page = page.filter { $0.key > startAfter } }
+        let limit = call.request.query["limit"].flatMap { Int($0) }.flatMap { $0 > 0 ? $0 : nil }
+        let (page, remaining, currentRV) = store.page(call.resource, filter: try filter(call), after: startAfter, limit: limit)
+        let listRV = tokenRV ?? currentRV
         var metadata: JSONValue = ["resourceVersion": .string(String(listRV))]
-        if let limitText = call.request.query["limit"], let limit = Int(limitText), limit > 0, page.count > limit {
-            let remaining = page.count - limit
-            page = Array(page.prefix(limit))
-            let token: JSONValue = ["rv": .int(listRV), "start": .string(page[page.count - 1].key)]
+        if remaining > 0, let last = page.last {
+            let token: JSONValue = ["rv": .int(listRV), "start": .string(last.key)]
             metadata["continue"] = .string(Data(token.serialized()).base64EncodedString())
             metadata["remainingItemCount"] = .int(Int64(remaining))
         }
