@@ -5,6 +5,7 @@ enum Defaults {
         switch resource {
         case .daemonSets:
             o[path: ["metadata", "generation"]] = 1
+            o[path: ["metadata", "annotations", "deprecated.daemonset.template.generation"]] = "1"
             o["status"] = ["currentNumberScheduled": 0, "desiredNumberScheduled": 0, "numberMisscheduled": 0, "numberReady": 0]
         case .pods:
             o["status"] = ["phase": "Pending", "qosClass": "BestEffort"]

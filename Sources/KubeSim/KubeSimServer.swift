@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import Synchronization
 
 /// A running Kubernetes API simulator: HTTPS on 127.0.0.1 with its own CA, a client-certificate admin and a
@@ -30,7 +31,8 @@ public final class KubeSimServer: Sendable {
 
     let cluster: SimulatedCluster
     private let server: HTTPServer
-    private let loops: Mutex<[Task<Void, Never>]>
+    private let timers = Mutex<[@Sendable () -> Void]>([])
+    private let stop = StopFlag()
 
     private init(cluster: SimulatedCluster, server: HTTPServer, pki: SimulatorPKI) {
         self.cluster = cluster
@@ -43,7 +45,6 @@ public final class KubeSimServer: Sendable {
         token = cluster.token
         tokenUserName = cluster.scenario.tokenUser.name
         faults = cluster.faults
-        loops = Mutex([])
     }
 
     /// Loads the scenario, generates the PKI and starts serving. `port: 0` picks a free port.
@@ -60,44 +61,44 @@ public final class KubeSimServer: Sendable {
         return sim
     }
 
+    // The controllers run on their own thread and the timed faults on the server's event loops, never on the
+    // Swift concurrency pool: a test that blocks a pool thread (waiting for a kubectl process, say) must not
+    // stall the cluster it is waiting for.
     private func startControllers() {
         let cluster = self.cluster
         let watches = server.watches
         let scenario = cluster.scenario
-        var tasks: [Task<Void, Never>] = []
-        tasks.append(Task.detached {
+        let stop = self.stop
+        let thread = Thread {
             let controller = DaemonSetController(store: cluster.store)
-            let clock = ContinuousClock()
-            // Start with a full pass so loaded DaemonSets get their pods.
-            var first = true
-            while !Task.isCancelled {
+            while !stop.isSet {
                 let changes = cluster.takeChanges()
-                let now = clock.now
-                if cluster.kubelet.hasDueWork(now: now) || changes.contains("pods") || first {
+                let now = ContinuousClock.now
+                if cluster.kubelet.hasDueWork(now: now) || changes.contains("pods") {
                     cluster.kubelet.reconcile(store: cluster.store, now: now)
                 }
-                if first || !changes.isDisjoint(with: ["daemonsets", "pods", "nodes"]) {
+                if !changes.isDisjoint(with: ["daemonsets", "pods", "nodes"]) {
                     controller.reconcileAll()
                 }
-                first = false
-                do { try await Task.sleep(for: .milliseconds(10)) } catch { return }
+                Thread.sleep(forTimeInterval: 0.01)
             }
-        })
+        }
+        thread.name = "kube-sim controllers"
+        thread.start()
+        let loop = server.group.next()
+        var timers: [@Sendable () -> Void] = []
         if let every = scenario.faults.dropWatchesEvery, every > .zero {
-            tasks.append(Task.detached {
-                while !Task.isCancelled {
-                    do { try await Task.sleep(for: every) } catch { return }
-                    watches.dropAll()
-                }
-            })
+            let interval = TimeAmount.nanoseconds(APIChannelHandler.nanoseconds(every))
+            let task = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in watches.dropAll() }
+            timers.append { task.cancel() }
         }
         for edit in scenario.faults.configMapEdits {
-            tasks.append(Task.detached {
-                do { try await Task.sleep(for: edit.after) } catch { return }
+            let task = loop.scheduleTask(in: .nanoseconds(APIChannelHandler.nanoseconds(edit.after))) {
                 cluster.editProxyMode(edit)
-            })
+            }
+            timers.append { task.cancel() }
         }
-        loops.withLock { $0 = tasks }
+        self.timers.withLock { $0 = timers }
     }
 
     /// API requests served so far: per verb (`get`, `list`, `watch`, `create`, `update`, `patch`, `delete`),
@@ -157,9 +158,17 @@ public final class KubeSimServer: Sendable {
 
     /// Stops the controllers and the server.
     public func shutdown() async throws {
-        for task in loops.withLock({ $0 }) { task.cancel() }
+        stop.set()
+        for cancel in timers.withLock({ $0 }) { cancel() }
         try await server.shutdown()
     }
+}
+
+/// Tells the controller thread to finish.
+final class StopFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    var isSet: Bool { flag.load(ordering: .relaxed) }
+    func set() { flag.store(true, ordering: .relaxed) }
 }
 
 extension SimulatedCluster {

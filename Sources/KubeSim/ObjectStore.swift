@@ -38,6 +38,8 @@ final class ObjectStore: Sendable {
         /// Events at or below this version are gone: a watch from before it gets 410 Expired.
         var compactedThrough: Int64 = 1000
         var watchers: [Int: Watcher] = [:]
+        /// Keys per resource in etcd order, rebuilt lazily after a create or delete.
+        var sortedKeys: [ResourceType: [String]] = [:]
         var nextWatcherID = 0
         var uidCounter: UInt64 = 0
     }
@@ -71,6 +73,39 @@ final class ObjectStore: Sendable {
         return (items, rv)
     }
 
+    /// One page of a list in key order: up to `limit` matching objects after the key `after`, how many matching
+    /// objects remain beyond the page, and the current resourceVersion.
+    func page(_ resource: ResourceType, filter: ObjectFilter, after: String?, limit: Int?)
+        -> (items: [(key: String, object: JSONValue)], remaining: Int, resourceVersion: Int64)
+    {
+        let (keys, objects, rv) = state.withLock { s -> ([String], [String: JSONValue], Int64) in
+            let objects = s.objects[resource] ?? [:]
+            if s.sortedKeys[resource] == nil { s.sortedKeys[resource] = objects.keys.sorted() }
+            return (s.sortedKeys[resource] ?? [], objects, s.resourceVersion)
+        }
+        var start = 0
+        if let after {
+            // Binary search for the first key after the continue token's key.
+            var low = 0, high = keys.count
+            while low < high {
+                let mid = (low + high) / 2
+                if keys[mid] <= after { low = mid + 1 } else { high = mid }
+            }
+            start = low
+        }
+        var items: [(key: String, object: JSONValue)] = []
+        var remaining = 0
+        for key in keys[start...] {
+            guard let object = objects[key], filter.matches(object) else { continue }
+            if let limit, items.count >= limit {
+                remaining += 1
+            } else {
+                items.append((key, object))
+            }
+        }
+        return (items, remaining, rv)
+    }
+
     func count(_ resource: ResourceType) -> Int { state.withLock { $0.objects[resource]?.count ?? 0 } }
 
     /// Creates an object, filling in the fields the server owns. Throws AlreadyExists.
@@ -92,6 +127,7 @@ final class ObjectStore: Sendable {
                 stored[path: ["metadata", "creationTimestamp"]] = .string(Timestamps.rfc3339(now))
             }
             s.objects[resource, default: [:]][key] = stored
+            s.sortedKeys[resource] = nil
             record(&s, WatchEvent(type: "ADDED", resource: resource, object: stored, resourceVersion: s.resourceVersion))
             return stored
         }
@@ -132,6 +168,7 @@ final class ObjectStore: Sendable {
             guard var current = s.objects[resource]?[key] else { throw APIError.notFound(resource, name: name) }
             try precondition(current)
             s.objects[resource]?[key] = nil
+            s.sortedKeys[resource] = nil
             s.resourceVersion += 1
             current[path: ["metadata", "resourceVersion"]] = .string(String(s.resourceVersion))
             record(&s, WatchEvent(type: "DELETED", resource: resource, object: current, resourceVersion: s.resourceVersion))

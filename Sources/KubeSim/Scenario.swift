@@ -180,7 +180,8 @@ public struct Scenario: Sendable {
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw KubeSimError.scenario("cannot read \(path): \(error.localizedDescription)")
+            let reason = error.localizedDescription.trimmingCharacters(in: CharacterSet(charactersIn: ". "))
+            throw KubeSimError.scenario("cannot read \(path): \(reason)")
         }
         try self.init(yaml: text, baseDirectory: (path as NSString).deletingLastPathComponent)
     }

@@ -180,16 +180,15 @@ final class SimulatedCluster: Sendable {
 
     private func list(_ call: Call) throws(APIError) -> APIResponse {
         if call.resource.isVirtual { throw APIError.methodNotAllowed("GET") }
-        let (items, currentRV) = store.list(call.resource, filter: try filter(call))
-        var listRV = currentRV
         var startAfter: String? = nil
+        var tokenRV: Int64? = nil
         if let token = call.request.query["continue"], !token.isEmpty {
             guard let data = Data(base64Encoded: token), let decoded = ContinueToken.decode(Array(data)),
                 let rv = decoded["rv"]?.intValue, let start = decoded["start"]?.stringValue
             else {
                 throw APIError.badRequest("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)")
             }
-            listRV = rv
+            tokenRV = rv
             startAfter = start
             if rv < store.compactedThrough {
                 // kube-apiserver answers 410 Expired and offers a token that continues, inconsistently, from now.
@@ -204,13 +203,12 @@ final class SimulatedCluster: Sendable {
                 return .json(status: 410, body: status)
             }
         }
-        var page = items
-        if let startAfter { page = page.filter { $0.key > startAfter } }
+        let limit = call.request.query["limit"].flatMap { Int($0) }.flatMap { $0 > 0 ? $0 : nil }
+        let (page, remaining, currentRV) = store.page(call.resource, filter: try filter(call), after: startAfter, limit: limit)
+        let listRV = tokenRV ?? currentRV
         var metadata: JSONValue = ["resourceVersion": .string(String(listRV))]
-        if let limitText = call.request.query["limit"], let limit = Int(limitText), limit > 0, page.count > limit {
-            let remaining = page.count - limit
-            page = Array(page.prefix(limit))
-            let token: JSONValue = ["rv": .int(listRV), "start": .string(page[page.count - 1].key)]
+        if remaining > 0, let last = page.last {
+            let token: JSONValue = ["rv": .int(listRV), "start": .string(last.key)]
             metadata["continue"] = .string(Data(token.serialized()).base64EncodedString())
             metadata["remainingItemCount"] = .int(Int64(remaining))
         }
@@ -341,6 +339,10 @@ final class SimulatedCluster: Sendable {
         if current[path: ["metadata", "generation"]] != nil, object["spec"] != current["spec"] {
             let generation = current[path: ["metadata", "generation"]]?.intValue ?? 0
             object[path: ["metadata", "generation"]] = .int(generation + 1)
+            // The DaemonSet strategy records the template generation in this annotation (PrepareForUpdate).
+            if call.resource == .daemonSets, object[path: ["spec", "template"]] != current[path: ["spec", "template"]] {
+                object[path: ["metadata", "annotations", "deprecated.daemonset.template.generation"]] = .string(String(generation + 1))
+            }
         }
         return Defaults.forUpdate(object, resource: call.resource)
     }

@@ -63,6 +63,7 @@ func json(_ text: String) throws -> [String: Any] {
     try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
 }
 
+extension KubeSimSuite {
 @Suite("kube-apiserver behaviour", .serialized)
 struct APIBehaviourTests {
     @Test("errors are Status bodies as kube-apiserver writes them")
@@ -165,4 +166,5 @@ struct APIBehaviourTests {
         try await client.shutdown()
         try await sim.shutdown()
     }
+}
 }

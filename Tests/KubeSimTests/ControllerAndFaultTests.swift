@@ -2,6 +2,7 @@ import Foundation
 import KubeSim
 import Testing
 
+extension KubeSimSuite {
 @Suite("DaemonSet strategies, shipped scenarios and faults", .serialized)
 struct ControllerAndFaultTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -104,4 +105,5 @@ struct ControllerAndFaultTests {
         #expect(events.count >= 1)
         try await client.shutdown()
     }
+}
 }

@@ -2,6 +2,7 @@ import Foundation
 import KubeSim
 import Testing
 
+extension KubeSimSuite {
 /// Real kubectl is the judge of the simulator's fidelity: every flow here is what an operator types.
 @Suite("kubectl against kube-sim", .serialized)
 struct KubectlTests {
@@ -155,4 +156,5 @@ struct KubectlTests {
         #expect(result.stderr.contains(#"Operation cannot be fulfilled on configmaps "kube-proxy": the object has been modified; please apply your changes to the latest version and try again"#), "\(result.stderr)")
         #expect(sim.requestCounts["update configmaps"] == 1)
     }
+}
 }

@@ -2,6 +2,7 @@ import Foundation
 import KubeSim
 import Testing
 
+extension KubeSimSuite {
 @Suite("kube-sim at scale", .serialized)
 struct ScaleTests {
     @Test("1,000 nodes and 10,000 Services start and serve a complete paginated EndpointSlice list")
@@ -35,4 +36,5 @@ struct ScaleTests {
         try await client.shutdown()
         try await sim.shutdown()
     }
+}
 }
