@@ -10,9 +10,14 @@ services=${1:-20000}
 rounds=${2:-5}
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-swift build -c release --product kpswitch >/dev/null
-swift build -c release --product kube-proxy-ruleset >/dev/null 2>&1 || swift build -c release --target kube-proxy-ruleset >/dev/null
-bin=$(swift build -c release --show-bin-path)
+# BIN_DIR=.build/debug measures an existing build instead of building release binaries.
+if [ -z "${BIN_DIR:-}" ]; then
+    swift build -c release --product kpswitch >/dev/null
+    swift build -c release --product kube-proxy-ruleset >/dev/null
+    bin=$(swift build -c release --show-bin-path)
+else
+    bin=$BIN_DIR
+fi
 [ -x /usr/bin/time ] || { echo "GNU time missing: apt-get install time" >&2; exit 1; }
 
 ns=kpsw-bench-$RANDOM
