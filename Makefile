@@ -13,13 +13,11 @@ build:
 # Everything: host tests and the real-kernel VM tests (README, "Tests").
 test:
 	Scripts/install-system-packages
-	swift build --build-tests
-	swift test --skip-build
+	Scripts/test
 
 # The fast loop: host tests only; VM tests are reported as skipped.
 test-host:
-	swift build --build-tests
-	KPSWITCH_SKIP_VM=1 swift test --skip-build
+	KPSWITCH_SKIP_VM=1 Scripts/test
 
 rehearsal:
 	Scripts/install-system-packages
