@@ -192,7 +192,7 @@ final class SimulatedCluster: Sendable {
             startAfter = start
             if rv < store.compactedThrough {
                 // kube-apiserver answers 410 Expired and offers a token that continues, inconsistently, from now.
-                let fresh: JSONValue = ["rv": .int(currentRV), "start": .string(start)]
+                let fresh: JSONValue = ["rv": .int(store.currentResourceVersion), "start": .string(start)]
                 var status = APIError.expired(
                     "The provided continue parameter is too old to display a consistent list result. You can start a new "
                         + "list without the continue parameter, or use the continue token in this response to retrieve "

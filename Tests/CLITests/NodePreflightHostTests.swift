@@ -154,3 +154,22 @@ struct NodePreflightHostTests {
 
         """
 }
+
+@Suite("node preflight without root", .enabled(if: geteuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/sbin/runuser"), "needs root to drop to nobody"))
+struct NodePreflightUnprivilegedTests {
+    @Test("checks that need root are skipped with the reason, never passed")
+    func skippedNotPassed() throws {
+        let result = try KPSwitchBinary.run(
+            ["preflight", "--scope", "node", "--to", "nftables", "-o", "json"],
+            wrapper: ["/usr/sbin/runuser", "-u", "nobody", "--"])
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.stderr)")
+        let checks = json["checks"] as? [[String: Any]] ?? []
+        for name in ["NFTablesUsable", "IPTablesBackend", "ModeLeftovers"] {
+            let check = try #require(checks.first { $0["name"] as? String == name })
+            #expect(check["status"] as? String == "skipped", "\(name)")
+            let message = (check["findings"] as? [[String: Any]])?.first?["message"] as? String
+            #expect(message == "needs root (CAP_NET_ADMIN) on the node; run it with sudo")
+        }
+        #expect(checks.first { $0["name"] as? String == "NFTablesKernel" }?["status"] as? String == "passed")
+    }
+}
