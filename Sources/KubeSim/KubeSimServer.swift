@@ -8,11 +8,15 @@ import Synchronization
 /// ```swift
 /// let sim = try await KubeSimServer.start(scenario: Scenario(nodeGroups: [.init(namePrefix: "node", count: 3)]))
 /// defer { Task { try await sim.shutdown() } }
-/// try sim.writeKubeconfig(to: "/tmp/kubeconfig")          // admin context; "token" context for the token user
-/// // ... drive it with kubectl or KubeAPI at sim.baseURL ...
-/// sim.requestCounts["patch"]                              // API requests served, per verb
-/// sim.faults.failNext(verb: "update", resource: "configmaps", code: 409)
+/// try sim.writeKubeconfig(to: "/tmp/kubeconfig")  // contexts "kube-sim" (admin, current), "kube-sim-token"
+/// // ... drive it with kubectl or KubeAPI at sim.baseURL, trusting only sim.caPEM ...
+/// sim.requestCounts["patch"]                      // requests served per verb, per "<verb> <resource>", "total"
+/// sim.faults.failNext(verb: "update", resource: "configmaps", code: 409)   // 409, 429, 500 or 503
+/// sim.faults.latency = .milliseconds(20)
+/// sim.dropWatches(); sim.compactHistory()        // cut watch connections; make old versions 410 Expired
 /// ```
+///
+/// This surface is what the KubeAPI and migration tests build on; keep it small and compatible.
 public final class KubeSimServer: Sendable {
     /// `https://127.0.0.1:<port>`.
     public let baseURL: String
