@@ -13,6 +13,7 @@ public struct LocalNode: Sendable {
         self.runner = runner
     }
 
+    /// The node's name as the kernel has it; the process's host name when /proc cannot tell (not Linux).
     public var hostname: String {
         (try? String(contentsOfFile: root + "/proc/sys/kernel/hostname", encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines) ?? ProcessInfo.processInfo.hostName
@@ -45,7 +46,7 @@ public struct LocalNode: Sendable {
             procModules: try readIfPresent("/proc/modules"),
             modulesBuiltin: try readIfPresent(directory + "/modules.builtin") ?? "",
             modulesDep: try readIfPresent(directory + "/modules.dep") ?? "",
-            sysModule: (try? FileManager.default.contentsOfDirectory(atPath: root + "/sys/module")) ?? [])
+            sysModule: try directoryIfPresent("/sys/module"))
     }
 
     public func loadModule(_ name: String) async throws(NodeStateError) {
@@ -125,6 +126,17 @@ public struct LocalNode: Sendable {
                                  remediation: "Run kpswitch on a Linux node (or mount the node's root and pass it).")
         }
         return text
+    }
+
+    private func directoryIfPresent(_ path: String) throws(NodeStateError) -> [String] {
+        let full = root + path
+        guard FileManager.default.fileExists(atPath: full) else { return [] }
+        do {
+            return try FileManager.default.contentsOfDirectory(atPath: full)
+        } catch {
+            throw NodeStateError(.unparsable, "\(full) could not be listed: \(error.localizedDescription).",
+                                 remediation: "Run kpswitch as root on the node.")
+        }
     }
 
     private func readIfPresent(_ path: String) throws(NodeStateError) -> String? {

@@ -31,14 +31,16 @@ struct Renderer {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
-        // The envelope is written by hand around the report's own keys, so kind and apiVersion
-        // stay first-class fields without every report repeating them.
-        guard let body = try? encoder.encode(Envelope(report: report)),
-            let text = String(data: body, encoding: .utf8)
-        else {
-            return #"{"apiVersion":"kpswitch/v1","kind":"Failure","message":"report could not be encoded"}"#
+        // The envelope is written by hand around the report's own keys, so kind and apiVersion stay
+        // first-class fields without every report repeating them.
+        do {
+            return String(decoding: try encoder.encode(Envelope(report: report)), as: UTF8.self)
+        } catch {
+            // Reports are plain values; this only happens on a kpswitch bug, and the reader still gets JSON.
+            let message = String(describing: error).replacingOccurrences(of: "\"", with: "'")
+            return #"{"apiVersion":"kpswitch/v1","kind":"Failure","exitCode":1,"message":"the report could not be encoded: "#
+                + message + #""}"#
         }
-        return text
     }
 }
 
