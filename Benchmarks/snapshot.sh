@@ -37,11 +37,11 @@ measure() { # label, command...: appends "seconds maxrss_kb" to $work/<label>
 for i in $(seq "$rounds"); do
     # Alternate the order so neither side always runs on a warmer cache.
     if (( i % 2 )); then
-        measure save ip netns exec "$ns" iptables-save
+        measure save ip netns exec "$ns" sh -c "iptables-save > $work/save-$i.rules"
         measure snapshot ip netns exec "$ns" "$bin/kpswitch" snapshot --scope node --out "$work/out-$i"
     else
         measure snapshot ip netns exec "$ns" "$bin/kpswitch" snapshot --scope node --out "$work/out-$i"
-        measure save ip netns exec "$ns" iptables-save
+        measure save ip netns exec "$ns" sh -c "iptables-save > $work/save-$i.rules"
     fi
 done
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
