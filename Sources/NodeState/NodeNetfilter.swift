@@ -75,7 +75,7 @@ public struct NodeNetfilter: Sendable {
     ///
     /// Tables are listed by name because nft 1.0.x lists a whole family (or `list tables`,
     /// `list ruleset`) by translating every iptables-nft rule first: minutes on a node with 20,000
-    /// services, against a second for one named table (measured, Benchmarks/snapshot.md).
+    /// services, against a second for one named table (measured, BENCHMARKS.md, "Node snapshot").
     public func listNFTTables(_ tables: [NFTTable], to descriptor: Int32) async throws(NodeStateError) {
         for table in tables where try await nftTableExists(table) {
             try await runner.run(["nft", "list", "table", table.family, table.name], output: .fileDescriptor(descriptor))
