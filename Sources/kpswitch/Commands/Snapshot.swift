@@ -24,7 +24,7 @@ extension Snapshot {
 
                 Examples:
                   sudo kpswitch snapshot --scope node --out /var/backups/kpswitch
-                  kpswitch snapshot --scope cluster   (not implemented yet: issue #6/#7)
+                  kpswitch snapshot --scope cluster   (not implemented yet: issue #6)
                 """
         )
 
@@ -39,7 +39,7 @@ extension Snapshot {
         func run() async throws {
             guard scope == .node else {
                 throw KPSwitchError.notImplemented(
-                    "snapshot --scope \(scope.rawValue) (the cluster part needs the Kubernetes client, issue #7; use --scope node)",
+                    "snapshot --scope \(scope.rawValue) (its cluster/ part; use --scope node meanwhile)",
                     issue: 6)
             }
             let node = Adapters.localNetfilter()
