@@ -20,21 +20,11 @@ public struct IPTablesChains: Codable, Equatable, Sendable {
         self.chainsByTable = chainsByTable
     }
 
-    /// Parses `iptables-save` text: `*nat` opens a table, `:KUBE-SERVICES - [0:0]` declares a chain.
-    public init(backend: Backend, family: Family, save text: String) {
+    /// Reads `iptables-save` text with the same strict parser that restore and cleanup use.
+    public init(backend: Backend, family: Family, save text: String) throws(NodeStateError) {
+        let ruleset = try IPTablesRuleset(parsing: text)
         var tables: [String: [String]] = [:]
-        var current: String?
-        for line in text.split(separator: "\n") {
-            if line.hasPrefix("*") {
-                let table = String(line.dropFirst())
-                current = table
-                tables[table, default: []] = tables[table] ?? []
-            } else if line.hasPrefix(":"), let table = current,
-                let chain = line.dropFirst().split(separator: " ", maxSplits: 1).first
-            {
-                tables[table, default: []].append(String(chain))
-            }
-        }
+        for table in ruleset.tables { tables[table.name, default: []] += table.chains }
         self.init(backend: backend, family: family, chainsByTable: tables)
     }
 

@@ -77,7 +77,7 @@ public struct LocalNode: Sendable {
                 guard runner.locate(tool) != nil else { continue }
                 let result = try await runner.run([tool])
                 try result.check()
-                captures.append(IPTablesChains(backend: backend, family: family, save: result.stdoutText))
+                captures.append(try IPTablesChains(backend: backend, family: family, save: result.stdoutText))
             }
         }
         return captures
@@ -116,8 +116,8 @@ public struct LocalNode: Sendable {
         }
     }
 
-    public func sysctl(_ key: String) throws(NodeStateError) -> String? {
-        try readIfPresent("/proc/sys/net/" + key)?.trimmingCharacters(in: .whitespacesAndNewlines)
+    public func sysctl(_ key: String) -> String? {
+        Sysctls.read([key], root: root + "/proc/sys")[key] ?? nil
     }
 
     private func read(_ path: String) throws(NodeStateError) -> String {

@@ -133,6 +133,17 @@ struct NodePreflightHostTests {
         #expect(check.messages.contains("ipvs mode state (1 KUBE-* ipsets) stays after switching to iptables; kube-proxy does not clean it"))
     }
 
+    @Test("ProxySysctls records the namespace's own values, such as the ARP pair strictARP sets")
+    func sysctls() throws {
+        let namespace = try NetworkNamespace()
+        defer { namespace.remove() }
+        try namespace.exec(["sysctl", "-qw", "net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2"])
+        let check = try #require(try Self.preflight(namespace, ["--to", "iptables"]).checks["ProxySysctls"])
+        #expect(check.status == "passed")
+        let values = try #require(check.messages.first)
+        #expect(values.contains("net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2"))
+    }
+
     /// A minimal kube-proxy iptables-mode nat table: one service with two endpoints.
     static let kubeProxyRules = """
         *nat

@@ -7,7 +7,7 @@ struct IPTablesChainsTests {
     @Test("the kubeadm node's nat table: kube-proxy chains found, kubelet's left out")
     func fixture() throws {
         let url = try #require(Bundle.module.url(forResource: "iptables-save-kube-proxy-nat", withExtension: "txt", subdirectory: "Fixtures"))
-        let chains = IPTablesChains(backend: .nft, family: .ipv4, save: try String(contentsOf: url, encoding: .utf8))
+        let chains = try IPTablesChains(backend: .nft, family: .ipv4, save: try String(contentsOf: url, encoding: .utf8))
         let kube = chains.kubeProxyChains
         #expect(kube.contains("nat/KUBE-SERVICES"))
         #expect(kube.contains("nat/KUBE-SVC-NPX46M4PTMTKRN6Y"))
@@ -18,8 +18,15 @@ struct IPTablesChainsTests {
     }
 
     @Test("tables without chains of their own are still tables")
-    func emptyTable() {
-        let chains = IPTablesChains(backend: .legacy, family: .ipv6, save: "*filter\nCOMMIT\n*nat\n:KUBE-X - [0:0]\nCOMMIT\n")
+    func emptyTable() throws {
+        let chains = try IPTablesChains(backend: .legacy, family: .ipv6, save: "*filter\nCOMMIT\n*nat\n:KUBE-X - [0:0]\nCOMMIT\n")
         #expect(chains.chainsByTable == ["filter": [], "nat": ["KUBE-X"]])
+    }
+
+    @Test("text that is not iptables-save output is refused, naming the line")
+    func malformed() {
+        #expect(throws: NodeStateError.self) {
+            _ = try IPTablesChains(backend: .nft, family: .ipv4, save: "*nat\n:KUBE-X - [0:0]\nnot a rule\nCOMMIT\n")
+        }
     }
 }

@@ -23,6 +23,6 @@ public protocol NodeInspector: Sendable {
     func ipsetNames() async throws -> [String]
     /// Tables as `nft list tables` names them: `ip kube-proxy`, `inet filter`.
     func nftablesTables() async throws -> [String]
-    /// A sysctl by its /proc/sys path below `net/` (`ipv4/vs/conntrack`), or nil when the kernel lacks it.
-    func sysctl(_ key: String) async throws -> String?
+    /// A sysctl by its dotted name (`net.ipv4.vs.conntrack`), or nil when the kernel lacks it.
+    func sysctl(_ key: String) async -> String?
 }

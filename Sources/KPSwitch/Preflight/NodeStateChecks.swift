@@ -60,10 +60,13 @@ struct ModeLeftovers: PreflightCheck {
             if !serviceChains.isEmpty {
                 present.append((.iptables, "\(serviceChains.count) KUBE-SVC/KUBE-SEP chains"))
             }
-            if try await node.linkExists("kube-ipvs0") { present.append((.ipvs, "interface kube-ipvs0")) }
+            for link in KubeProxyFootprint.ipvs.links where try await node.linkExists(link) {
+                present.append((.ipvs, "interface \(link)"))
+            }
             let sets = try await node.ipsetNames().filter { $0.hasPrefix("KUBE-") }
             if !sets.isEmpty { present.append((.ipvs, "\(sets.count) KUBE-* ipsets")) }
-            let tables = try await node.nftablesTables().filter { $0 == "ip kube-proxy" || $0 == "ip6 kube-proxy" }
+            let kubeProxyTables = Set(KubeProxyFootprint.nftables.nftTables.map { "\($0.family) \($0.name)" })
+            let tables = try await node.nftablesTables().filter(kubeProxyTables.contains)
             if !tables.isEmpty { present.append((.nftables, "nft tables \(tables.joined(separator: ", "))")) }
         } catch {
             return [.couldNotRead("the node's netfilter state", error)]
@@ -99,21 +102,11 @@ struct ProxySysctls: PreflightCheck {
     let scope: CheckScope = .node
     let node: any NodeInspector
 
-    static let keys = [
-        "ipv4/ip_forward", "ipv4/vs/conntrack", "ipv4/vs/expire_nodest_conn", "ipv4/vs/expire_quiescent_template",
-        "ipv4/vs/conn_reuse_mode", "ipv4/conf/all/arp_ignore", "ipv4/conf/all/arp_announce",
-        "ipv4/conf/all/route_localnet",
-    ]
-
     func run() async -> [Finding] {
         if let skip = Finding.cannotRun(on: node) { return [skip] }
         var values: [String] = []
-        for key in Self.keys {
-            do {
-                if let value = try await node.sysctl(key) { values.append("net/\(key)=\(value)") }
-            } catch {
-                return [.couldNotRead("net/\(key)", error)]
-            }
+        for key in Sysctls.kubeProxyKeys {
+            if let value = await node.sysctl(key) { values.append("\(key)=\(value)") }
         }
         return [.note(values.isEmpty ? "none of kube-proxy's sysctls exist on this kernel" : values.joined(separator: " "))]
     }
