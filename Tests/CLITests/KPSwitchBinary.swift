@@ -23,13 +23,15 @@ struct KPSwitchBinary {
     }()
 
     /// `wrapper` runs the binary through another program, such as `ip netns exec NAME`.
-    static func run(_ arguments: [String], environment: [String: String] = [:], wrapper: [String] = []) throws -> Result {
+    static func run(
+        _ arguments: [String], environment: [String: String] = [:], wrapper: [String] = [], binary: URL = url
+    ) throws -> Result {
         let process = Process()
         if let program = wrapper.first {
             process.executableURL = URL(fileURLWithPath: program)
-            process.arguments = Array(wrapper.dropFirst()) + [url.path] + arguments
+            process.arguments = Array(wrapper.dropFirst()) + [binary.path] + arguments
         } else {
-            process.executableURL = url
+            process.executableURL = binary
             process.arguments = arguments
         }
         var env = ProcessInfo.processInfo.environment

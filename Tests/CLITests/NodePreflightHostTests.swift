@@ -170,9 +170,16 @@ struct NodePreflightHostTests {
 struct NodePreflightUnprivilegedTests {
     @Test("checks that need root are skipped with the reason, never passed")
     func skippedNotPassed() throws {
+        // The build folder may sit in a directory only root can enter (a mktemp clone): nobody gets a copy.
+        let directory = URL(fileURLWithPath: "/tmp/kpswitch-nobody-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: false,
+                                                attributes: [.posixPermissions: 0o755])
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let binary = directory.appendingPathComponent("kpswitch")
+        try FileManager.default.copyItem(at: KPSwitchBinary.url, to: binary)
         let result = try KPSwitchBinary.run(
             ["preflight", "--scope", "node", "--to", "nftables", "-o", "json"],
-            wrapper: ["/usr/sbin/runuser", "-u", "nobody", "--"])
+            wrapper: ["/usr/sbin/runuser", "-u", "nobody", "--"], binary: binary)
         let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.stderr)")
         let checks = json["checks"] as? [[String: Any]] ?? []
         for name in ["NFTablesUsable", "IPTablesBackend", "ModeLeftovers"] {
