@@ -37,6 +37,16 @@ extension KubeClient {
         return R(json: try decode(body, "get", ResourceRef(R.resource, namespace: ns, name: name)))
     }
 
+    /// GET one object and return its body exactly as the API server sent it (checked to be JSON), for a
+    /// record that must not be re-serialised, such as a snapshot bundle.
+    public func getRaw<R: KubeResource>(_ type: R.Type, name: String, namespace: String? = nil) async throws(KubeAPIError) -> (object: R, body: Data) {
+        let ns = resolvedNamespace(type, namespace)
+        let ref = ResourceRef(R.resource, namespace: ns, name: name)
+        let body = try await send(
+            Request(method: .GET, path: R.resource.objectPath(namespace: ns, name: name), verb: "get", resource: ref))
+        return (R(json: try decode(body, "get", ref)), Data(body.readableBytesView))
+    }
+
     /// POST a new object; its namespace, else `namespace`, else the context's.
     public func create<R: KubeResource>(_ object: R, namespace: String? = nil, dryRun: Bool = false) async throws(KubeAPIError) -> R {
         let ns = resolvedNamespace(R.self, object.namespace ?? namespace)

@@ -23,9 +23,7 @@ public struct NodeNetfilter: Sendable {
 
     /// The store's rules as text, for planning a cleanup.
     public func iptablesRules(_ variant: IPTablesVariant) async throws(NodeStateError) -> IPTablesRuleset {
-        let result = try await runner.run([variant.saveProgram], output: .collect(limit: 1 << 30))
-        try result.check()
-        return try IPTablesRuleset(parsing: result.stdoutText)
+        try IPTablesRuleset(parsing: try await largeOutput([variant.saveProgram]))
     }
 
     /// Replaces every table named in the saved text with its saved content (`<variant>-restore`).
@@ -65,6 +63,29 @@ public struct NodeNetfilter: Sendable {
         try await runner.run(["ipset", "restore", "-exist"], input: .bytes(Array(script.utf8))).check()
     }
 
+    /// Creates, empty, the sets of an `ipset save` text that the node lacks, and returns their names.
+    /// iptables-nft-restore --test resolves `--match-set` against the kernel, so a saved ruleset can
+    /// only be tested with its sets present; a set nothing references yet is harmless to add.
+    public func createMissingIPSets(saved: String) async throws(NodeStateError) -> [String] {
+        let existing = Set(try await ipsetNames())
+        var names: [String] = []
+        var script = ""
+        for line in saved.split(separator: "\n") {
+            let words = line.split(separator: " ", maxSplits: 2)
+            guard words.count >= 2, words[0] == "create", !existing.contains(String(words[1])) else { continue }
+            names.append(String(words[1]))
+            script += line + "\n"
+        }
+        guard !names.isEmpty else { return [] }
+        try await runner.run(["ipset", "restore"], input: .bytes(Array(script.utf8))).check()
+        return names
+    }
+
+    /// Destroys the named sets (ones `createMissingIPSets` made).
+    public func destroyIPSets(_ names: [String]) async throws(NodeStateError) {
+        for name in names { try await destroyIPSet(name) }
+    }
+
     func destroyIPSet(_ name: String) async throws(NodeStateError) {
         try await runner.run(["ipset", "destroy", name]).check()
     }
@@ -76,20 +97,68 @@ public struct NodeNetfilter: Sendable {
     /// Tables are listed by name because nft 1.0.x lists a whole family (or `list tables`,
     /// `list ruleset`) by translating every iptables-nft rule first: minutes on a node with 20,000
     /// services, against a second for one named table (measured, BENCHMARKS.md, "Node snapshot").
+    /// A table that does not exist writes nothing, so each table is listed straight into the file:
+    /// one nft run per table.
     public func listNFTTables(_ tables: [NFTTable], to descriptor: Int32) async throws(NodeStateError) {
-        for table in tables where try await nftTableExists(table) {
-            try await runner.run(["nft", "list", "table", table.family, table.name], output: .fileDescriptor(descriptor))
-                .check()
+        for table in tables {
+            _ = try await listNFTTable(table, to: descriptor)
         }
     }
 
     /// Whether the table exists, asked by name (see `listNFTTables` for why not `nft list tables`).
     public func nftTableExists(_ table: NFTTable) async throws(NodeStateError) -> Bool {
-        let result = try await runner.run(["nft", "list", "table", table.family, table.name], output: .collect(limit: 1 << 30))
+        let null = open("/dev/null", O_WRONLY | O_CLOEXEC)
+        guard null >= 0 else {
+            throw NodeStateError(.commandFailed, "/dev/null cannot be opened: \(String(cString: strerror(errno))).",
+                                 remediation: "Run kpswitch on a normal Linux node.")
+        }
+        defer { close(null) }
+        return try await listNFTTable(table, to: null)
+    }
+
+    private func listNFTTable(_ table: NFTTable, to descriptor: Int32) async throws(NodeStateError) -> Bool {
+        let result = try await runner.run(["nft", "list", "table", table.family, table.name], output: .fileDescriptor(descriptor))
         if result.succeeded { return true }
         if result.stderrText.contains("No such file or directory") { return false }
         try result.check()
         return false
+    }
+
+    /// Runs `argv` with its stdout in an unlinked temporary file and returns that as text. A ruleset
+    /// can be hundreds of megabytes, and swift-subprocess's in-memory capture reserves its whole limit
+    /// up front (a 1 GiB reservation fails in a 1 GiB guest).
+    func largeOutput(_ argv: [String]) async throws(NodeStateError) -> String {
+        var template = Array("\(NSTemporaryDirectory())/kpswitch-XXXXXX".utf8CString)
+        let descriptor = template.withUnsafeMutableBufferPointer { buffer -> Int32 in
+            guard let base = buffer.baseAddress else { return -1 }
+            return mkstemp(base)
+        }
+        guard descriptor >= 0 else {
+            throw NodeStateError(.commandFailed, "A temporary file for \(argv.joined(separator: " ")) cannot be created: \(String(cString: strerror(errno))).",
+                                 remediation: "Check that the temporary directory (TMPDIR) is writable.")
+        }
+        defer { close(descriptor) }
+        _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
+        template.withUnsafeBufferPointer { buffer in
+            if let base = buffer.baseAddress { unlink(base) }
+        }
+        try await runner.run(argv, output: .fileDescriptor(descriptor)).check()
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        lseek(descriptor, 0, SEEK_SET)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else {
+                if count < 0 {
+                    throw NodeStateError(.commandFailed, "The output of \(argv.joined(separator: " ")) cannot be read back: \(String(cString: strerror(errno))).",
+                                         remediation: "Check free space in the temporary directory (TMPDIR).")
+                }
+                break
+            }
+            bytes.append(contentsOf: chunk[0..<count])
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     func deleteNFTTable(_ table: NFTTable) async throws(NodeStateError) {

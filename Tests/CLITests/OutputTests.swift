@@ -4,7 +4,6 @@ import Testing
 @Suite("output plumbing")
 struct OutputTests {
     static let unimplemented: [(arguments: [String], issue: Int)] = [
-        (["snapshot", "--scope", "cluster"], 6), (["snapshot"], 6),
         (["migrate", "--to", "nftables", "--dry-run"], 11), (["rollback"], 11), (["status"], 11),
     ]
 

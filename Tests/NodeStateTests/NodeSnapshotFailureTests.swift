@@ -23,6 +23,10 @@ private struct FailingIPSetSave: NodeNetfilterAccess {
         try await real.runner.run(["ipset", "save", "kpsw-no-such-set"], output: .fileDescriptor(descriptor)).check()
     }
     func restoreIPSets(saved: String) async throws(NodeStateError) { try await real.restoreIPSets(saved: saved) }
+    func createMissingIPSets(saved: String) async throws(NodeStateError) -> [String] {
+        try await real.createMissingIPSets(saved: saved)
+    }
+    func destroyIPSets(_ names: [String]) async throws(NodeStateError) { try await real.destroyIPSets(names) }
     func listNFTTables(_ tables: [NFTTable], to descriptor: Int32) async throws(NodeStateError) {
         try await real.listNFTTables(tables, to: descriptor)
     }
@@ -45,7 +49,7 @@ struct NodeSnapshotFailureTests {
         try await TestNamespace.with { ns in
             let node = FailingIPSetSave(real: NodeNetfilter(runner: ns.runner))
             let host = HostIdentity(name: "node-1", kernel: "6.1.0", isRoot: true)
-            await #expect { try await NodeSnapshot(node: node, host: host).take(into: out) } throws: { error in
+            await #expect { try await BundleSnapshot(node: node, ipvs: Adapters.localNodeIPVS(), host: host).take(into: out) } throws: { error in
                 let message = (error as? KPSwitchError)?.message ?? ""
                 return message.contains("no bundle was written") && message.contains("ipset.rules")
                     && message.contains("kpsw-no-such-set")
@@ -60,7 +64,7 @@ struct NodeSnapshotFailureTests {
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: out) }
         let host = HostIdentity(name: "node-1", kernel: "6.1.0", isRoot: false)
-        await #expect { try await NodeSnapshot(node: NodeNetfilter(), host: host).take(into: out) } throws: { error in
+        await #expect { try await BundleSnapshot(node: NodeNetfilter(), ipvs: Adapters.localNodeIPVS(), host: host).take(into: out) } throws: { error in
             (error as? KPSwitchError)?.message.contains("needs root") == true
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: out.path).isEmpty)

@@ -1,13 +1,16 @@
+import IPVS
 import NodeState
 
 /// `kpswitch cleanup --mode MODE`: removes what kube-proxy in MODE leaves on the node and nothing
 /// else, listing exactly what goes.
 public struct LeftoverRemoval: Sendable {
     let node: any NodeNetfilterAccess
+    let ipvs: any NodeIPVSAccess
     let host: HostIdentity
 
-    public init(node: any NodeNetfilterAccess, host: HostIdentity) {
+    public init(node: any NodeNetfilterAccess, ipvs: any NodeIPVSAccess, host: HostIdentity) {
         self.node = node
+        self.ipvs = ipvs
         self.host = host
     }
 
@@ -21,18 +24,58 @@ public struct LeftoverRemoval: Sendable {
 
     public func run(mode: ProxyMode, dryRun: Bool) async throws(KPSwitchError) -> CleanupReport {
         try host.requireRoot(for: "Cleanup")
+        let services = mode == .ipvs ? try await ipvsServices() : IPVSServices(owned: [], kept: [])
         let plan: LeftoverCleanup
         do {
             plan = try await node.planCleanup(of: Self.footprint(of: mode))
-            if !dryRun { try await node.apply(plan) }
         } catch {
-            throw KPSwitchError(error, while: dryRun ? "Reading the node's \(mode) leftovers" : "Removing \(mode) leftovers")
+            throw KPSwitchError(error, while: "Reading the node's \(mode) leftovers")
         }
-        var notChecked = plan.notChecked
-        if mode == .ipvs {
-            notChecked.append("IPVS virtual servers: this build cannot read the IPVS table yet (issue #6)")
+        if !dryRun {
+            // Virtual servers first: their ownership was judged by kube-ipvs0's addresses, and the
+            // link goes with the rest of the plan.
+            if !services.owned.isEmpty {
+                do throws(IPVSError) {
+                    try await ipvs.delete(services.owned)
+                } catch {
+                    throw KPSwitchError(status: .runtimeError, message: "Removing kube-proxy's IPVS virtual servers: \(error)")
+                }
+            }
+            do {
+                try await node.apply(plan)
+            } catch {
+                throw KPSwitchError(error, while: "Removing \(mode) leftovers")
+            }
         }
-        return CleanupReport(mode: mode, dryRun: dryRun, plan: plan, notChecked: notChecked)
+        return CleanupReport(mode: mode, dryRun: dryRun, plan: plan, services: services)
+    }
+
+    struct IPVSServices {
+        let owned: [IPVSService.Key]
+        let kept: [IPVSService.Key]
+    }
+
+    /// kube-proxy's virtual servers and the others, read only when ip_vs is loaded or built in (without
+    /// it there are none, and asking for the IPVS family could load it).
+    private func ipvsServices() async throws(KPSwitchError) -> IPVSServices {
+        let addresses: [String: [String]]
+        do {
+            let state = try await ipvs.moduleState()
+            guard state == .loaded || state == .builtin else { return IPVSServices(owned: [], kept: []) }
+            addresses = try await ipvs.linkAddresses()
+        } catch {
+            throw KPSwitchError(error, while: "Reading the node's IPVS state")
+        }
+        let keys: [IPVSService.Key]
+        do throws(IPVSError) {
+            keys = try await ipvs.table().entries.map(\.service.key).sorted()
+        } catch .unavailable {
+            return IPVSServices(owned: [], kept: [])
+        } catch {
+            throw KPSwitchError(status: .runtimeError, message: "Reading the IPVS table: \(error)")
+        }
+        let kubeProxys = KubeProxyIPVSServices(linkAddresses: addresses)
+        return IPVSServices(owned: keys.filter(kubeProxys.owns), kept: keys.filter { !kubeProxys.owns($0) })
     }
 }
 
@@ -64,9 +107,13 @@ public struct CleanupReport: Report {
     public let ipsets: [String]
     public let nftTables: [String]
     public let links: [String]
+    /// kube-proxy's IPVS virtual servers (as `ipvsadm -L -n` names them: `TCP 10.96.0.1:443`).
+    public let ipvsServices: [String]
+    /// IPVS virtual servers that are not kube-proxy's, left in place.
+    public let keptIPVSServices: [String]
     public let notChecked: [String]
 
-    init(mode: ProxyMode, dryRun: Bool, plan: LeftoverCleanup, notChecked: [String]) {
+    init(mode: ProxyMode, dryRun: Bool, plan: LeftoverCleanup, services: LeftoverRemoval.IPVSServices) {
         self.mode = mode
         self.dryRun = dryRun
         jumps = plan.iptables.flatMap { item in
@@ -78,8 +125,12 @@ public struct CleanupReport: Report {
         ipsets = plan.ipsets
         nftTables = plan.nftTables.map(\.description)
         links = plan.links
-        self.notChecked = notChecked
+        ipvsServices = services.owned.map(\.description)
+        keptIPVSServices = services.kept.map(\.description)
+        notChecked = plan.notChecked
     }
 
-    private enum CodingKeys: String, CodingKey { case mode, dryRun, jumps, chains, ipsets, nftTables, links, notChecked }
+    private enum CodingKeys: String, CodingKey {
+        case mode, dryRun, jumps, chains, ipsets, nftTables, links, ipvsServices, keptIPVSServices, notChecked
+    }
 }

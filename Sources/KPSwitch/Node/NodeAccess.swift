@@ -11,6 +11,8 @@ public protocol NodeNetfilterAccess: Sendable {
     func testIPTables(_ variant: IPTablesVariant, from descriptor: Int32) async throws(NodeStateError)
     func saveIPSets(to descriptor: Int32) async throws(NodeStateError)
     func restoreIPSets(saved: String) async throws(NodeStateError)
+    func createMissingIPSets(saved: String) async throws(NodeStateError) -> [String]
+    func destroyIPSets(_ names: [String]) async throws(NodeStateError)
     func listNFTTables(_ tables: [NFTTable], to descriptor: Int32) async throws(NodeStateError)
     func linkAddressesJSON(_ name: String) async throws(NodeStateError) -> String?
     func planCleanup(of footprint: KubeProxyFootprint) async throws(NodeStateError) -> LeftoverCleanup

@@ -1,10 +1,11 @@
 import Foundation
+import IPVS
 import NodeState
 import Snapshot
 
 /// One source of a node snapshot. Each writes its own bundle files or says why it did not, so new
-/// sources (the IPVS table, issue #6) slot in without touching the others.
-protocol NodeCapture: Sendable {
+/// sources slot in without touching the others.
+protocol BundleCapture: Sendable {
     /// The bundle files this source is responsible for, for naming it in errors and skips.
     var files: [String] { get }
     /// Writes the files, or returns why not; throws only when the capture itself failed.
@@ -12,7 +13,7 @@ protocol NodeCapture: Sendable {
 }
 
 /// `<variant>-save`, streamed straight into the bundle; a store without tables leaves no file.
-struct IPTablesCapture: NodeCapture {
+struct IPTablesCapture: BundleCapture {
     let node: any NodeNetfilterAccess
     let variant: IPTablesVariant
 
@@ -44,7 +45,7 @@ struct IPTablesCapture: NodeCapture {
 }
 
 /// A whole-text capture from one tool (`nft list ruleset`, `ipset save`); an empty file is a fact.
-struct ToolCapture: NodeCapture {
+struct ToolCapture: BundleCapture {
     let node: any NodeNetfilterAccess
     let file: String
     let program: String
@@ -68,7 +69,7 @@ struct ToolCapture: NodeCapture {
 }
 
 /// The sysctls kube-proxy changes, as JSON (`null` for a key the kernel lacks).
-struct SysctlCapture: NodeCapture {
+struct SysctlCapture: BundleCapture {
     let read: @Sendable () -> [String: String?]
 
     var files: [String] { [BundleLayout.sysctls] }
@@ -88,7 +89,7 @@ struct SysctlCapture: NodeCapture {
 }
 
 /// `ip -json addr show dev kube-ipvs0`: the service IPs IPVS mode binds on the node.
-struct KubeIPVS0Capture: NodeCapture {
+struct KubeIPVS0Capture: BundleCapture {
     let node: any NodeNetfilterAccess
 
     var files: [String] { [BundleLayout.kubeIPVS0] }
@@ -110,12 +111,48 @@ struct KubeIPVS0Capture: NodeCapture {
     }
 }
 
-/// The IPVS table is read over generic netlink by the IPVS module, which this build does not use
-/// yet: the bundle says so instead of pretending the table was empty.
-struct IPVSNotBuiltCapture: NodeCapture {
+/// The IPVS table over generic netlink: `ipvs.json` (what restore puts back) and `ipvsadm.rules`
+/// (the same table as `ipvsadm -S -n` text, which `ipvsadm -R` also accepts).
+struct IPVSCapture: BundleCapture {
+    let ipvs: any NodeIPVSAccess
+
     var files: [String] { [BundleLayout.ipvsJSON, BundleLayout.ipvsadm] }
 
     func capture(into writer: BundleWriter) async throws(KPSwitchError) -> [BundleManifest.Skipped] {
-        files.map { .init(name: $0, reason: "IPVS capture is not implemented in this build yet (issue #6)") }
+        let state: ModuleState
+        do {
+            state = try await ipvs.moduleState()
+        } catch {
+            throw KPSwitchError(error, while: "capturing \(BundleLayout.ipvsJSON) (reading the kernel's module lists)")
+        }
+        switch state {
+        case .loaded, .builtin:
+            break
+        case .loadable:
+            return skip("ip_vs is not loaded, so there is no IPVS table (kpswitch does not load it to look)")
+        case .absent:
+            return skip("this kernel has no ip_vs, so there is no IPVS table")
+        }
+        let table: IPVSTable
+        do throws(IPVSError) {
+            table = try await ipvs.table()
+        } catch .unavailable(let reason) {
+            return skip("no IPVS netlink family: \(reason)")
+        } catch {
+            throw KPSwitchError(status: .runtimeError, message: "capturing \(BundleLayout.ipvsJSON): \(error)")
+        }
+        do {
+            try writer.write(BundleLayout.ipvsJSON, contents: try IPVSTableFile(table).encoded())
+            try writer.write(BundleLayout.ipvsadm, contents: Data(IPVSSaveFormat.render(table).utf8))
+        } catch let error as SnapshotError {
+            throw KPSwitchError(error, while: "capturing \(error.file ?? BundleLayout.ipvsJSON)")
+        } catch {
+            throw KPSwitchError(status: .runtimeError, message: "capturing \(error)")
+        }
+        return []
+    }
+
+    private func skip(_ reason: String) -> [BundleManifest.Skipped] {
+        files.map { .init(name: $0, reason: reason) }
     }
 }

@@ -40,8 +40,46 @@ public enum SnapshotInspection {
             }
             programmed.append(.init(file: BundleLayout.nftables, counts: NFTTable.kubeProxyServices(inRuleset: text)))
         }
+        if bundle.contains(BundleLayout.ipvsJSON) {
+            // IPVS has no service names: each virtual server counts (a service port with a NodePort or
+            // an external IP has several), and each of its real servers is an endpoint.
+            let file: IPVSTableFile
+            do {
+                file = try IPVSTableFile.decode(try bundle.contents(of: BundleLayout.ipvsJSON))
+            } catch let error as SnapshotError {
+                throw KPSwitchError(error, while: "Reading \(BundleLayout.ipvsJSON)")
+            } catch {
+                throw KPSwitchError(status: .runtimeError, message: "Reading \(error)")
+            }
+            programmed.append(.init(
+                file: BundleLayout.ipvsJSON,
+                counts: ProgrammedServices(
+                    servicePorts: file.services.count, endpoints: file.services.reduce(0) { $0 + $1.destinations.count })))
+        }
+        var clusterObjects: [SnapshotSummary.ClusterObject] = []
+        for file in bundle.manifest.files where file.name.hasPrefix(BundleLayout.clusterDirectory) {
+            clusterObjects.append(try clusterObject(bundle, file.name))
+        }
         return SnapshotSummary(
-            bundle: path, manifest: bundle.manifest, problems: problems.map(\.description), programmed: programmed)
+            bundle: path, manifest: bundle.manifest, problems: problems.map(\.description), programmed: programmed,
+            clusterObjects: clusterObjects)
+    }
+
+    static func clusterObject(_ bundle: SnapshotBundle, _ name: String) throws(KPSwitchError) -> SnapshotSummary.ClusterObject {
+        let object: [String: Any]?
+        do {
+            object = try JSONSerialization.jsonObject(with: try bundle.contents(of: name)) as? [String: Any]
+        } catch let error as SnapshotError {
+            throw KPSwitchError(error, while: "Reading \(name)")
+        } catch {
+            throw KPSwitchError(
+                status: .runtimeError, message: "Reading \(name): it is not JSON (\(error)).",
+                remediation: "Use an intact bundle written by 'kpswitch snapshot'.")
+        }
+        let metadata = object?["metadata"] as? [String: Any]
+        return SnapshotSummary.ClusterObject(
+            file: name, kind: object?["kind"] as? String ?? "", namespace: metadata?["namespace"] as? String ?? "",
+            name: metadata?["name"] as? String ?? "", resourceVersion: metadata?["resourceVersion"] as? String ?? "")
     }
 
     static func open(_ path: String) throws(KPSwitchError) -> SnapshotBundle {
@@ -90,11 +128,23 @@ public struct SnapshotSummary: Report {
         private enum CodingKeys: String, CodingKey { case file, servicePorts, endpoints }
     }
 
+    /// A kube-proxy object of the bundle's `cluster/` part.
+    public struct ClusterObject: Encodable, Sendable {
+        public let file: String
+        public let kind: String
+        public let namespace: String
+        public let name: String
+        public let resourceVersion: String
+
+        private enum CodingKeys: String, CodingKey { case file, kind, namespace, name, resourceVersion }
+    }
+
     public let bundle: String
     public let manifest: BundleManifest
     /// Verification problems; empty when every hash matches.
     public let problems: [String]
     public let programmed: [Programmed]
+    public let clusterObjects: [ClusterObject]
 
-    private enum CodingKeys: String, CodingKey { case bundle, manifest, problems, programmed }
+    private enum CodingKeys: String, CodingKey { case bundle, manifest, problems, programmed, clusterObjects }
 }

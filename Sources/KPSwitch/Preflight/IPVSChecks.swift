@@ -100,16 +100,14 @@ struct IPVSNetlinkFamily: PreflightCheck {
     }
 }
 
-/// IPVS virtual servers that kube-proxy did not create. `kube-proxy --cleanup` (the init-container
-/// cleanup) flushes every virtual server, not only kube-proxy's (k/k #55857), so they would be lost.
-/// kube-proxy's are the ones on an address bound to kube-ipvs0, or NodePorts (30000–32767 by default) on
-/// the node's own addresses; it never makes firewall-mark services.
+/// IPVS virtual servers that kube-proxy did not create (`KubeProxyIPVSServices` says which it did).
+/// `kube-proxy --cleanup` (the init-container cleanup) flushes every virtual server, not only
+/// kube-proxy's (k/k #55857), so they would be lost.
 struct ForeignIPVSServices: PreflightCheck {
     let name: CheckName = "ForeignIPVSServices"
     let scope: CheckScope = .node
     let node: any NodeInspector
     let ipvs: any IPVSReader
-    static let nodePorts: ClosedRange<UInt16> = 30000...32767
 
     func run() async -> [Finding] {
         if let skip = Finding.cannotRun(on: node, needsPrivilege: true) { return [skip] }
@@ -134,16 +132,8 @@ struct ForeignIPVSServices: PreflightCheck {
         } catch {
             return [.couldNotRead("the node's addresses", error)]
         }
-        let kubeVIPs = Set(addresses["kube-ipvs0"] ?? [])
-        let nodeAddresses = Set(addresses.filter { $0.key != "kube-ipvs0" }.values.joined())
-        let foreign = keys.filter { key in
-            switch key {
-            case .firewallMark: return true
-            case .endpoint(_, let address, let port):
-                let text = address.description
-                return !kubeVIPs.contains(text) && !(nodeAddresses.contains(text) && Self.nodePorts.contains(port))
-            }
-        }
+        let kubeProxys = KubeProxyIPVSServices(linkAddresses: addresses)
+        let foreign = keys.filter { !kubeProxys.owns($0) }
         if foreign.isEmpty {
             return [.note("\(keys.count) IPVS virtual servers, all kube-proxy's", subject: "IPVS")]
         }

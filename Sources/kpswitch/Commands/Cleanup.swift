@@ -24,7 +24,7 @@ struct Cleanup: AsyncParsableCommand, GlobalOptionsCommand {
     var dryRun = false
 
     func run() async throws {
-        let report = try await LeftoverRemoval(node: Adapters.localNetfilter(), host: .current())
+        let report = try await LeftoverRemoval(node: Adapters.localNetfilter(), ipvs: Adapters.localNodeIPVS(), host: .current())
             .run(mode: mode, dryRun: dryRun)
         Renderer(options: global).render(report)
     }

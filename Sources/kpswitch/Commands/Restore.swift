@@ -35,7 +35,7 @@ struct Restore: AsyncParsableCommand, GlobalOptionsCommand {
     }
 
     func run() async throws {
-        let report = try await NodeRestore(node: Adapters.localNetfilter(), host: .current())
+        let report = try await NodeRestore(node: Adapters.localNetfilter(), ipvs: Adapters.localNodeIPVS(), host: .current())
             .run(bundle: bundle, force: force, dryRun: dryRun)
         Renderer(options: global).render(report)
     }

@@ -18,13 +18,15 @@ extension Snapshot {
             discussion: """
                 Node scope (root): iptables rules of both backends, the nft ruleset, the IPVS table \
                 (also as ipvsadm -S -n text), ipsets, kube-ipvs0 and the sysctls kube-proxy changes. \
-                Cluster scope: the kube-proxy ConfigMap(s) and DaemonSet as the API returns them. \
-                The bundle is a directory named for the host and the UTC time, files 0600, with a \
-                manifest of SHA-256 sums.
+                Cluster scope: the kube-proxy DaemonSet and the ConfigMaps it mounts, as the API \
+                returns them, under cluster/. all (the default) is both, and writes nothing when \
+                either part cannot be taken. The bundle is a directory named for the host and the \
+                UTC time, files 0600, with a manifest of SHA-256 sums.
 
                 Examples:
                   sudo kpswitch snapshot --scope node --out /var/backups/kpswitch
-                  kpswitch snapshot --scope cluster   (not implemented yet: issue #6)
+                  kpswitch snapshot --scope cluster --context prod
+                  sudo kpswitch snapshot --kubeconfig /etc/kubernetes/admin.conf
                 """
         )
 
@@ -37,14 +39,10 @@ extension Snapshot {
         var scope: Scope = .all
 
         func run() async throws {
-            guard scope == .node else {
-                throw KPSwitchError.notImplemented(
-                    "snapshot --scope \(scope.rawValue) (its cluster/ part; use --scope node meanwhile)",
-                    issue: 6)
-            }
-            let node = Adapters.localNetfilter()
-            let report = try await NodeSnapshot(node: node, host: .current())
-                .take(into: URL(fileURLWithPath: out, isDirectory: true))
+            let snapshot = BundleSnapshot(
+                scope: SnapshotScope(rawValue: scope.rawValue) ?? .all, node: Adapters.localNetfilter(),
+                ipvs: Adapters.localNodeIPVS(), cluster: global.clusterAccess, host: .current())
+            let report = try await snapshot.take(into: URL(fileURLWithPath: out, isDirectory: true))
             Renderer(options: global).render(report)
         }
     }

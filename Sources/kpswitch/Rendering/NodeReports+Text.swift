@@ -29,7 +29,11 @@ extension SnapshotSummary: TextRenderable {
             ? "  " + style.ok("intact") + ": every SHA-256 matches\n"
             : problems.map { "  " + style.error("damaged") + ": \($0)\n" }.joined()
         for item in programmed {
-            text += "  \(item.file): \(item.servicePorts) service ports, \(item.endpoints) endpoints\n"
+            let unit = item.file == "ipvs.json" ? "virtual servers" : "service ports"
+            text += "  \(item.file): \(item.servicePorts) \(unit), \(item.endpoints) endpoints\n"
+        }
+        for object in clusterObjects {
+            text += "  \(object.file): \(object.kind) \(object.namespace)/\(object.name), resourceVersion \(object.resourceVersion)\n"
         }
         for file in manifest.files {
             text += style.dim("  file \(file.name) (\(file.size) bytes)") + "\n"
@@ -57,6 +61,7 @@ extension CleanupReport: TextRenderable {
     func renderText(_ style: TextStyle) -> String {
         let verb = dryRun ? "would remove" : "removed"
         var lines: [String] = []
+        lines += ipvsServices.map { "IPVS virtual server \($0)" }
         lines += jumps.map { "\($0.store) \($0.table): rule -A \($0.chain) \($0.rule)" }
         lines += chains.map { "\($0.store) \($0.table): chain \($0.chain)" }
         lines += ipsets.map { "ipset \($0)" }
@@ -65,6 +70,9 @@ extension CleanupReport: TextRenderable {
         var text = lines.isEmpty
             ? "no \(mode.rawValue) leftovers found\n"
             : "\(verb) \(mode.rawValue) leftovers (\(lines.count)):\n" + lines.map { "  \($0)\n" }.joined()
+        for item in keptIPVSServices {
+            text += style.dim("  kept IPVS virtual server \(item) (not kube-proxy's)") + "\n"
+        }
         for item in notChecked {
             text += style.warning("  not checked: ") + item + "\n"
         }
