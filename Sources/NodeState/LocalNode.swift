@@ -111,9 +111,8 @@ public struct LocalNode: Sendable {
 
     public func nftablesTables() async throws(NodeStateError) -> [String] {
         guard runner.locate("nft") != nil else { return [] }
-        return try await runner.output(["nft", "list", "tables"]).split(separator: "\n").compactMap { line in
-            line.hasPrefix("table ") ? String(line.dropFirst("table ".count)) : nil
-        }
+        // `nft list sets`, not `list tables`: the same tables in milliseconds (see NodeNetfilter.nftTables).
+        return NFTTable.tables(inListSets: try await runner.output(["nft", "list", "sets"])).map { "\($0.family) \($0.name)" }
     }
 
     public func sysctl(_ key: String) -> String? {

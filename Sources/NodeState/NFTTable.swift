@@ -10,6 +10,15 @@ public struct NFTTable: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { "table \(family) \(name)" }
 
+    /// The tables of `nft list sets` (or `list ruleset`) text: its `table <family> <name> {` lines.
+    public static func tables(inListSets text: String) -> [NFTTable] {
+        text.split(separator: "\n").compactMap { line in
+            let words = line.split(separator: " ")
+            guard words.count == 4, words[0] == "table", words[3] == "{" else { return nil }
+            return NFTTable(family: String(words[1]), name: String(words[2]))
+        }
+    }
+
     /// Counts kube-proxy's nftables-mode layout in `nft list ruleset` text: inside the `kube-proxy`
     /// tables, one `service-<hash>-<ns>/<name>/<proto>/<port>` chain per service port and one
     /// `endpoint-<hash>-...` chain per endpoint (`pkg/proxy/nftables/proxier.go`).

@@ -97,31 +97,26 @@ public struct NodeNetfilter: Sendable {
     /// Tables are listed by name because nft 1.0.x lists a whole family (or `list tables`,
     /// `list ruleset`) by translating every iptables-nft rule first: minutes on a node with 20,000
     /// services, against a second for one named table (measured, BENCHMARKS.md, "Node snapshot").
-    /// A table that does not exist writes nothing, so each table is listed straight into the file:
-    /// one nft run per table.
+    /// Which tables exist is asked once, with `nft list sets` (see `nftTables`).
     public func listNFTTables(_ tables: [NFTTable], to descriptor: Int32) async throws(NodeStateError) {
-        for table in tables {
-            _ = try await listNFTTable(table, to: descriptor)
+        let existing = try await nftTables()
+        for table in tables where existing.contains(table) {
+            try await runner.run(["nft", "list", "table", table.family, table.name], output: .fileDescriptor(descriptor))
+                .check()
         }
     }
 
-    /// Whether the table exists, asked by name (see `listNFTTables` for why not `nft list tables`).
+    /// Whether the table exists.
     public func nftTableExists(_ table: NFTTable) async throws(NodeStateError) -> Bool {
-        let null = open("/dev/null", O_WRONLY | O_CLOEXEC)
-        guard null >= 0 else {
-            throw NodeStateError(.commandFailed, "/dev/null cannot be opened: \(String(cString: strerror(errno))).",
-                                 remediation: "Run kpswitch on a normal Linux node.")
-        }
-        defer { close(null) }
-        return try await listNFTTable(table, to: null)
+        try await nftTables().contains(table)
     }
 
-    private func listNFTTable(_ table: NFTTable, to descriptor: Int32) async throws(NodeStateError) -> Bool {
-        let result = try await runner.run(["nft", "list", "table", table.family, table.name], output: .fileDescriptor(descriptor))
-        if result.succeeded { return true }
-        if result.stderrText.contains("No such file or directory") { return false }
-        try result.check()
-        return false
+    /// Every nftables table. `nft list sets` prints each table's header whether or not it has sets
+    /// (nftables 1.0.x `do_list_sets`) and fetches no rules, so it answers in milliseconds where
+    /// `nft list tables` and `nft list table NAME` spend seconds on a large iptables-nft ruleset
+    /// (0.01 s against 20 s+ and 1.1 s on 20,000 services, measured with nftables 1.0.6).
+    public func nftTables() async throws(NodeStateError) -> Set<NFTTable> {
+        Set(NFTTable.tables(inListSets: try await runner.output(["nft", "list", "sets"])))
     }
 
     /// Runs `argv` with its stdout in an unlinked temporary file and returns that as text. A ruleset
