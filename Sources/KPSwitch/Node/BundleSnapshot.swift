@@ -79,7 +79,7 @@ public struct BundleSnapshot: Sendable {
             do {
                 try host.requireRoot(for: "A node snapshot")
             } catch {
-                throw scope == .all ? Self.partFailed(error, other: "cluster") : error
+                throw scope == .all ? Self.partFailed(error, failed: .node) : error
             }
         }
         let stamp = Self.stamps(time)
@@ -90,10 +90,13 @@ public struct BundleSnapshot: Sendable {
             throw KPSwitchError(error, while: "Creating the snapshot bundle")
         }
         var skipped: [BundleManifest.Skipped] = []
+        var inCluster = false
         do {
             for capture in captures {
+                inCluster = capture is ClusterCapture
                 skipped += try await capture.capture(into: writer)
             }
+            inCluster = false
             let manifest = try writer.commit(
                 header: .init(
                     kpswitchVersion: KPSwitchVersion.current, host: host.name, kernel: host.kernel, scope: scope.rawValue,
@@ -102,11 +105,11 @@ public struct BundleSnapshot: Sendable {
             return SnapshotReport(bundle: writer.url.path, manifest: manifest)
         } catch let error as KPSwitchError {
             writer.discard()
-            let failed = KPSwitchError(
+            let stopped = KPSwitchError(
                 status: error.status, message: "Snapshot failed, no bundle was written. \(error.message)",
                 remediation: error.remediation, runbook: error.runbook)
-            guard scope == .all else { throw failed }
-            throw Self.partFailed(failed, other: error.message.contains(BundleLayout.clusterDirectory) ? "node" : "cluster")
+            guard scope == .all else { throw stopped }
+            throw Self.partFailed(stopped, failed: inCluster ? .cluster : .node)
         } catch let error as SnapshotError {
             writer.discard()
             throw KPSwitchError(error, while: "Snapshot failed, no bundle was written")
@@ -116,14 +119,14 @@ public struct BundleSnapshot: Sendable {
         }
     }
 
-    /// `--scope all` failed in one part: say so, and how to take the other part alone.
-    static func partFailed(_ error: KPSwitchError, other: String) -> KPSwitchError {
-        let failed = other == "node" ? "cluster" : "node"
-        let how = other == "node" ? "as root on the node" : "with a kubeconfig that reaches the cluster"
+    /// `--scope all` failed in one part (`.node` or `.cluster`): say so, and how to take the other alone.
+    static func partFailed(_ error: KPSwitchError, failed: SnapshotScope) -> KPSwitchError {
+        let other: SnapshotScope = failed == .node ? .cluster : .node
+        let how = other == .node ? "as root on the node" : "with a kubeconfig that reaches the cluster"
         return KPSwitchError(
             status: error.status,
-            message: "--scope all takes the node and the cluster part, and the \(failed) part failed: \(error.message)",
-            remediation: [error.remediation, "To take the \(other) part alone, run 'kpswitch snapshot --scope \(other)' \(how)."]
+            message: "--scope all takes the node and the cluster part, and the \(failed.rawValue) part failed: \(error.message)",
+            remediation: [error.remediation, "To take the \(other.rawValue) part alone, run 'kpswitch snapshot --scope \(other.rawValue)' \(how)."]
                 .compactMap { $0 }.joined(separator: " "),
             runbook: error.runbook)
     }
