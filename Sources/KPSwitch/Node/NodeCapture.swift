@@ -3,7 +3,7 @@ import IPVS
 import NodeState
 import Snapshot
 
-/// One source of a node snapshot. Each writes its own bundle files or says why it did not, so new
+/// One source of a snapshot bundle (node or cluster). Each writes its own bundle files or says why it did not, so new
 /// sources slot in without touching the others.
 protocol BundleCapture: Sendable {
     /// The bundle files this source is responsible for, for naming it in errors and skips.
