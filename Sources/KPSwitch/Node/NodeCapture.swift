@@ -3,8 +3,8 @@ import IPVS
 import NodeState
 import Snapshot
 
-/// One source of a snapshot bundle (node or cluster). Each writes its own bundle files or says why it did not, so new
-/// sources slot in without touching the others.
+/// One source of a snapshot bundle (node or cluster). Each writes its own bundle files or says why
+/// it did not, so new sources slot in without touching the others.
 protocol BundleCapture: Sendable {
     /// The bundle files this source is responsible for, for naming it in errors and skips.
     var files: [String] { get }
