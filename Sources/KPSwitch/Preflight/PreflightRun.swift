@@ -36,7 +36,7 @@ public struct PreflightRun: Sendable {
         }
         do {
             return try await access.withClient(logger: logger) { client in
-                try await run(nodeChecks + ClusterChecks.checks(client: client, namespace: access.namespace),
+                try await run(nodeChecks + ClusterChecks.checks(client: client, namespace: access.namespace, target: target),
                               node: node, host: scope == .cluster ? nil : node.hostname, logger: logger)
             }
         } catch where scope == .all && error.status == .usageError && access.kubeconfig == nil {
