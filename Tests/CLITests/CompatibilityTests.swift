@@ -158,13 +158,13 @@ struct CompatibilityTests {
         #expect(run.messages("NodeLocalDNSCache").first?.hasPrefix(
             "DaemonSet kube-system/node-local-dns listens on 169.254.20.10, 10.96.0.10 (-localip): the iptables-mode setup") == true)
         #expect(run.messages("ExternalIPs").first?.hasPrefix(
-            "1 Services list a node's own address in externalIPs: default/legacy-gateway (10.0.0.11); under IPVS") == true)
-        #expect(run.messages("ExternalIPs").last?.hasPrefix("1 Services set externalIPs: default/legacy-gateway (10.0.0.11, 192.168.10.50)") == true)
+            "Services with a node's own address in externalIPs (1): default/legacy-gateway (10.0.0.11); under IPVS") == true)
+        #expect(run.messages("ExternalIPs").last?.hasPrefix("Services with externalIPs (1): default/legacy-gateway (10.0.0.11, 192.168.10.50)") == true)
         #expect(run.messages("LocalhostNodePorts") == [
-            "1 Services have NodePorts that iptables mode also serves on 127.0.0.1 (iptables.localhostNodePorts, route_localnet): kube-system/registry:30500; ipvs mode does not, so a client on a node that uses 127.0.0.1:<nodePort> stops working",
+            "iptables mode also serves every NodePort on 127.0.0.1 (iptables.localhostNodePorts, route_localnet) and ipvs mode does not, so a client on a node that uses 127.0.0.1:<nodePort> stops working; Services with NodePorts (1): kube-system/registry:30500",
         ])
         #expect(run.messages("SessionAffinity").first?.hasPrefix(
-            "1 Services use sessionAffinity: ClientIP (timeouts): default/sticky-web (3600 s); the affinity lives in iptables mode's own state") == true)
+            "Services with sessionAffinity: ClientIP (1): default/sticky-web (3600 s); the affinity lives in iptables mode's own state") == true)
 
         let nftables = try await Self.run(try Self.scenario("nodelocaldns.yaml"), ["preflight", "--scope", "cluster", "--to", "nftables"])
         #expect(nftables.result.status == 0, "\(nftables.result.stderr)")

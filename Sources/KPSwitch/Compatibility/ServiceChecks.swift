@@ -27,8 +27,9 @@ struct LocalhostNodePortsCheck: PreflightCheck {
             if Self.servesLocalhost(proxy.config) {
                 let after = target.map { "\($0.rawValue) mode does" } ?? "IPVS and nftables modes do"
                 findings.append(.warning(
-                    "\(nodePorts.total) Services have NodePorts that iptables mode also serves on 127.0.0.1 (iptables.localhostNodePorts, "
-                        + "route_localnet): \(nodePorts.listed); \(after) not, so a client on a node that uses 127.0.0.1:<nodePort> stops working",
+                    "iptables mode also serves every NodePort on 127.0.0.1 (iptables.localhostNodePorts, route_localnet) and \(after) "
+                        + "not, so a client on a node that uses 127.0.0.1:<nodePort> stops working; Services with NodePorts "
+                        + "(\(nodePorts.total)): \(nodePorts.listed)",
                     subject: "Services",
                     remediation: "On a few nodes read kube-proxy's metric kubeproxy_iptables_localhost_nodeports_accepted_packets_total "
                         + "(curl -s 127.0.0.1:10249/metrics); if it grows, point those clients at the node's own IP before switching."))
@@ -39,13 +40,13 @@ struct LocalhostNodePortsCheck: PreflightCheck {
         if proxy.mode != .nftables && (target == .nftables || target == nil) && proxy.config.nodePortAddresses == nil {
             findings.append(.warning(
                 "nodePortAddresses is unset: nftables mode then accepts NodePorts only on each node's primary IPs, where \(proxy.mode.rawValue) "
-                    + "mode accepts them on every local address; \(nodePorts.total) Services have NodePorts: \(nodePorts.listed)",
+                    + "mode accepts them on every local address; Services with NodePorts (\(nodePorts.total)): \(nodePorts.listed)",
                 subject: "Services",
                 remediation: "If clients reach NodePorts on a node's secondary addresses, set nodePortAddresses to those CIDRs in kube-proxy's "
                     + "configuration with the switch."))
         }
         if findings.isEmpty {
-            findings.append(.note("\(nodePorts.total) Services have NodePorts; \((target ?? proxy.mode).rawValue) mode serves them where \(proxy.mode.rawValue) mode does"))
+            findings.append(.note("Services with NodePorts (\(nodePorts.total)): \((target ?? proxy.mode).rawValue) mode serves them where \(proxy.mode.rawValue) mode does"))
         }
         return findings
     }
@@ -80,19 +81,19 @@ struct ExternalIPsCheck: PreflightCheck {
         guard !services.externalIPs.isEmpty else { return [.note("no Service sets externalIPs")] }
         let after = target ?? proxy.mode
         guard after == .ipvs || target == nil else {
-            return [.note("\(services.externalIPs.total) Services set externalIPs (\(services.externalIPs.listed)); \(after.rawValue) mode serves them as \(proxy.mode.rawValue) mode does")]
+            return [.note("Services with externalIPs (\(services.externalIPs.total)): \(services.externalIPs.listed); \(after.rawValue) mode serves them as \(proxy.mode.rawValue) mode does")]
         }
         let prefix = after == .ipvs ? "" : "if you choose IPVS: "
         var findings: [Finding] = []
         if !services.externalIPsOnNodes.isEmpty {
-            let message = prefix + "\(services.externalIPsOnNodes.total) Services list a node's own address in externalIPs: "
+            let message = prefix + "Services with a node's own address in externalIPs (\(services.externalIPsOnNodes.total)): "
                 + "\(services.externalIPsOnNodes.listed); under IPVS every node binds it to kube-ipvs0, so the other nodes can no longer reach that node"
             let fix = "Remove node addresses from these Services' externalIPs (expose them with a NodePort or LoadBalancer) before switching."
             findings.append(after == .ipvs ? .error(message, subject: "Services", remediation: fix)
                                            : .warning(message, subject: "Services", remediation: fix))
         }
         findings.append(.warning(
-            prefix + "\(services.externalIPs.total) Services set externalIPs: \(services.externalIPs.listed); under IPVS each is bound to "
+            prefix + "Services with externalIPs (\(services.externalIPs.total)): \(services.externalIPs.listed); under IPVS each is bound to "
                 + "kube-ipvs0 on every node, so the nodes treat it as local: they cannot reach a real host at that address, and "
                 + "without ipvs.strictARP they answer ARP for it",
             subject: "Services",
@@ -122,10 +123,10 @@ struct SessionAffinityCheck: PreflightCheck {
         let sticky = services.clientIPAffinity
         guard !sticky.isEmpty else { return [.note("no Service uses sessionAffinity: ClientIP")] }
         guard target != proxy.mode else {
-            return [.note("\(sticky.total) Services use sessionAffinity: ClientIP (\(sticky.listed)); staying on \(proxy.mode.rawValue) keeps their state")]
+            return [.note("Services with sessionAffinity: ClientIP (\(sticky.total)): \(sticky.listed); staying on \(proxy.mode.rawValue) keeps their state")]
         }
         return [.warning(
-            "\(sticky.total) Services use sessionAffinity: ClientIP (timeouts): \(sticky.listed); the affinity lives in \(proxy.mode.rawValue) "
+            "Services with sessionAffinity: ClientIP (\(sticky.total)): \(sticky.listed); the affinity lives in \(proxy.mode.rawValue) "
                 + "mode's own state (\(Self.mechanism(proxy.mode))) and \(target.map { "\($0.rawValue) mode" } ?? "the new mode") starts empty "
                 + "(\(target.map(Self.mechanism) ?? "its own tables")), so as each node switches its clients may be sent to another backend once "
                 + "and the timeout starts afresh",
