@@ -204,6 +204,16 @@ struct CompatibilityTests {
         #expect(ignored.status("GitOpsOwner") == "warning")
     }
 
+    @Test("self-managed EKS (label eks.amazonaws.com/component): a small IPVS cluster is advised back to iptables, flavour named")
+    func eks() async throws {
+        let run = try await Self.run(try Self.scenario("eks.yaml"), ["advise"])
+        #expect(run.result.status == 0, "\(run.result.stderr)")
+        #expect(run.json["current"] as? String == "ipvs")
+        #expect(run.json["recommended"] as? String == "iptables")
+        #expect(run.messages("KubeProxyFlavour") == ["eks: kube-proxy runs in ipvs mode, set in ConfigMap kube-proxy-config, key config"])
+        #expect(run.notPassed == [])
+    }
+
     @Test("a user missing permissions gets one error naming each verb and resource")
     func rbac() async throws {
         var scenario = try Self.scenario("demo.yaml")
