@@ -51,6 +51,16 @@ struct CompatibilityChecksTests {
         #expect(NodeLocalDNSCacheCheck.localIPs(Self.daemonSet(args: args)) == addresses)
     }
 
+    @Test("node-local-dns shares the kube-dns address: known from the Service, else anything not link-local", arguments: [
+        ("fd00:10:96::a", Set(["fd00:10:96::a"]), true),
+        ("fd00::20:10", Set(["fd00:10:96::a"]), false),
+        ("10.96.0.10", Set<String>(), true),
+        ("169.254.20.10", Set<String>(), false),
+    ])
+    func serviceAddress(address: String, clusterDNS: Set<String>, shared: Bool) {
+        #expect(NodeLocalDNSCacheCheck.isServiceAddress(address, clusterDNS: clusterDNS) == shared)
+    }
+
     @Test("localhost NodePorts are served unless turned off or nodePortAddresses leaves loopback out", arguments: [
         (KubeProxyConfigurationSummary(), true),
         (KubeProxyConfigurationSummary(iptablesLocalhostNodePorts: false), false),

@@ -16,11 +16,15 @@ struct NodeLocalDNSCacheCheck: PreflightCheck {
     func run() async -> [Finding] {
         let caches: [(set: DaemonSet, addresses: [String])]
         let proxy: KubeProxyState
+        var clusterDNS: Set<String> = []
         do {
             caches = try await survey.daemonSets().compactMap { set -> (set: DaemonSet, addresses: [String])? in
                 Self.isNodeLocalDNS(set) ? (set: set, addresses: Self.localIPs(set)) : nil
             }
             proxy = try await survey.kubeProxy()
+            if !caches.isEmpty, let service = try await survey.client.getIfPresent(Service.self, name: "kube-dns", namespace: "kube-system") {
+                clusterDNS = Set((service.json[path: ["spec", "clusterIPs"]]?.arrayValue ?? []).compactMap(\.stringValue) + [service.clusterIP].compactMap { $0 })
+            }
         } catch {
             return [.skipped("could not look for NodeLocal DNSCache: \(KPSwitchError(error).message)")]
         }
@@ -30,8 +34,8 @@ struct NodeLocalDNSCacheCheck: PreflightCheck {
         let after = target ?? proxy.mode
         return caches.map { cache in
             let subject = "DaemonSet \(cache.set.namespace ?? "")/\(cache.set.name)"
-            let linkLocal = cache.addresses.filter(Self.isLinkLocal)
-            let shared = cache.addresses.filter { !Self.isLinkLocal($0) }
+            let shared = cache.addresses.filter { Self.isServiceAddress($0, clusterDNS: clusterDNS) }
+            let linkLocal = cache.addresses.filter { !shared.contains($0) }
             guard !cache.addresses.isEmpty else {
                 return .warning("\(subject) runs NodeLocal DNSCache but kpswitch found no -localip argument to tell its setup",
                                 subject: subject, remediation: "Check its setup against the kube-proxy mode by hand before switching.")
@@ -76,9 +80,12 @@ struct NodeLocalDNSCacheCheck: PreflightCheck {
         return []
     }
 
-    /// 169.254.0.0/16, or for IPv6 fe80::/10 and the unique-local fd00::/8 the docs suggest.
-    static func isLinkLocal(_ address: String) -> Bool {
+    /// Whether node-local-dns also binds a Service address: the kube-dns ClusterIP when kube-dns was found, else
+    /// any address outside the link-local ranges (169.254.0.0/16, fe80::/10). The docs also suggest fd00::/8 for
+    /// the local address, which IPv6 service ranges use too, so only the kube-dns Service can tell those apart.
+    static func isServiceAddress(_ address: String, clusterDNS: Set<String>) -> Bool {
+        if !clusterDNS.isEmpty { return clusterDNS.contains(address) }
         let lower = address.lowercased()
-        return lower.hasPrefix("169.254.") || lower.hasPrefix("fe80:") || lower.hasPrefix("fd")
+        return !(lower.hasPrefix("169.254.") || lower.hasPrefix("fe80:"))
     }
 }
