@@ -104,3 +104,4 @@ struct CompatibilityChecksTests {
         #expect(sample.listed == "svc-1, svc-2, svc-3, svc-4, svc-5 and 2 more")
     }
 }
+

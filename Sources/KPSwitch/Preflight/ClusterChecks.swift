@@ -9,6 +9,12 @@ enum ClusterChecks {
         return flavour + compatibility(survey: ClusterSurvey(client: client, namespace: namespace), target: target)
     }
 
+    /// The cluster checks' names, in the order they run.
+    static let names: [CheckName] = [
+        "KubeProxyFlavour", "MetalLB", "NodeLocalDNSCache", "LocalhostNodePorts", "ExternalIPs", "SessionAffinity",
+        "GitOpsOwner", "MigrationRBAC",
+    ]
+
     /// What else in the cluster a switch to `target` affects, and whether this user may make it; `advise`
     /// runs these for the mode it recommends. They share one survey, so the Services are listed once.
     static func compatibility(survey: ClusterSurvey, target: ProxyMode?) -> [any PreflightCheck] {
