@@ -46,6 +46,10 @@ struct ResourceType: Sendable, Hashable {
         group: "apps", version: "v1", plural: "daemonsets", singular: "daemonset", kind: "DaemonSet",
         namespaced: true, verbs: allVerbs, shortNames: ["ds"], categories: ["all"],
         subresources: ["status": "DaemonSet"])
+    static let deployments = ResourceType(
+        group: "apps", version: "v1", plural: "deployments", singular: "deployment", kind: "Deployment",
+        namespaced: true, verbs: allVerbs, shortNames: ["deploy"], categories: ["all"],
+        subresources: ["status": "Deployment"])
     static let controllerRevisions = ResourceType(
         group: "apps", version: "v1", plural: "controllerrevisions", singular: "controllerrevision",
         kind: "ControllerRevision", namespaced: true, verbs: allVerbs, shortNames: [], categories: [],
@@ -57,6 +61,10 @@ struct ResourceType: Sendable, Hashable {
     static let leases = ResourceType(
         group: "coordination.k8s.io", version: "v1", plural: "leases", singular: "lease", kind: "Lease",
         namespaced: true, verbs: allVerbs, shortNames: [], categories: [], subresources: [:])
+    static let customResourceDefinitions = ResourceType(
+        group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions",
+        singular: "customresourcedefinition", kind: "CustomResourceDefinition", namespaced: false, verbs: allVerbs,
+        shortNames: ["crd", "crds"], categories: ["api-extensions"], subresources: ["status": "CustomResourceDefinition"])
     static let selfSubjectAccessReviews = ResourceType(
         group: "authorization.k8s.io", version: "v1", plural: "selfsubjectaccessreviews",
         singular: "selfsubjectaccessreview", kind: "SelfSubjectAccessReview", namespaced: false,
@@ -69,7 +77,7 @@ struct ResourceType: Sendable, Hashable {
     /// Every resource, in discovery order.
     static let all: [ResourceType] = [
         namespaces, configMaps, pods, nodes, services, events, serviceAccounts,
-        daemonSets, controllerRevisions, endpointSlices, leases,
+        daemonSets, deployments, controllerRevisions, endpointSlices, leases, customResourceDefinitions,
         selfSubjectAccessReviews, selfSubjectRulesReviews,
     ]
 

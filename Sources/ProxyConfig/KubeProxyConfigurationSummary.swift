@@ -8,12 +8,21 @@ public struct KubeProxyConfigurationSummary: Hashable, Sendable {
     public let ipvsStrictARP: Bool?
     /// `featureGates.NFTablesProxyMode` when the configuration sets it.
     public let nftablesFeatureGate: Bool?
+    /// `iptables.localhostNodePorts` when set (kube-proxy's default is true).
+    public let iptablesLocalhostNodePorts: Bool?
+    /// `nodePortAddresses` when set: CIDRs, or `primary` (the nftables default when unset).
+    public let nodePortAddresses: [String]?
 
-    public init(mode: String = "", ipvsScheduler: String? = nil, ipvsStrictARP: Bool? = nil, nftablesFeatureGate: Bool? = nil) {
+    public init(
+        mode: String = "", ipvsScheduler: String? = nil, ipvsStrictARP: Bool? = nil, nftablesFeatureGate: Bool? = nil,
+        iptablesLocalhostNodePorts: Bool? = nil, nodePortAddresses: [String]? = nil
+    ) {
         self.mode = mode
         self.ipvsScheduler = ipvsScheduler
         self.ipvsStrictARP = ipvsStrictARP
         self.nftablesFeatureGate = nftablesFeatureGate
+        self.iptablesLocalhostNodePorts = iptablesLocalhostNodePorts
+        self.nodePortAddresses = nodePortAddresses
     }
 
     /// Reads a KubeProxyConfiguration document (the text of the ConfigMap key).
@@ -27,7 +36,9 @@ public struct KubeProxyConfigurationSummary: Hashable, Sendable {
             mode: root["mode"]?.string ?? "",
             ipvsScheduler: root["ipvs"]?["scheduler"]?.string,
             ipvsStrictARP: root["ipvs"]?["strictARP"]?.bool,
-            nftablesFeatureGate: root["featureGates"]?["NFTablesProxyMode"]?.bool)
+            nftablesFeatureGate: root["featureGates"]?["NFTablesProxyMode"]?.bool,
+            iptablesLocalhostNodePorts: root["iptables"]?["localhostNodePorts"]?.bool,
+            nodePortAddresses: root["nodePortAddresses"]?.sequence.map { $0.compactMap(\.string) })
     }
 
     /// The mode kube-proxy runs on Linux: blank defaults to iptables (`platformApplyDefaults`,

@@ -37,7 +37,7 @@ struct ClusterPreflightTests {
         #expect(result.status == 0, "\(result.stderr)")
         #expect(checks["KubeProxyFlavour"]?["status"] as? String == "passed")
         #expect(Self.messages(checks["KubeProxyFlavour"]) == ["kubeadm: kube-proxy runs in iptables mode, set in ConfigMap kube-proxy, key config.conf"])
-        #expect(checks["ClusterCompatibility"]?["status"] as? String == "skipped")
+        #expect(checks["MigrationRBAC"]?["status"] as? String == "passed")
         #expect(checks["NFTablesKernel"] == nil)
     }
 

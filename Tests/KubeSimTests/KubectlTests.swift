@@ -25,6 +25,32 @@ struct KubectlTests {
         #expect(result.stdout.contains("controller-revision-hash:"))
     }
 
+    @Test("get deploy and crd list an add-on's Deployment and CRDs, by name and as a table")
+    func addOnResources() async throws {
+        var scenario = try Fixtures.kubeadm()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        scenario.objects += try Scenario.loadObjects(from: root.appendingPathComponent("Scenarios/objects/metallb-v0.14.9.yaml").path)
+        let sim = try await KubeSimServer.start(scenario: scenario)
+        defer { Task { try await sim.shutdown() } }
+        let kubectl = try Kubectl(sim)
+        let deployments = try kubectl.run(["get", "deployments", "-A", "-l", "app=metallb", "-o", "name"])
+        #expect(deployments.status == 0, "\(deployments.stderr)")
+        #expect(deployments.stdout == "deployment.apps/controller\n")
+        let crds = try kubectl.run(["get", "crd", "-o", "name"])
+        #expect(crds.status == 0, "\(crds.stderr)")
+        #expect(crds.stdout.split(separator: "\n").sorted() == [
+            "customresourcedefinition.apiextensions.k8s.io/bgppeers.metallb.io",
+            "customresourcedefinition.apiextensions.k8s.io/ipaddresspools.metallb.io",
+            "customresourcedefinition.apiextensions.k8s.io/l2advertisements.metallb.io",
+        ])
+        let table = try kubectl.run(["get", "deploy", "controller", "-n", "metallb-system"])
+        #expect(table.status == 0, "\(table.stderr)")
+        #expect(table.stdout.hasPrefix("NAME"))
+        #expect(table.stdout.contains("controller"))
+        let group = try kubectl.run(["get", "crd", "l2advertisements.metallb.io", "-o", "jsonpath={.spec.group}"])
+        #expect(group.stdout == "metallb.io")
+    }
+
     @Test("patch --type merge and --type strategic change what they say, and bump resourceVersion")
     func patch() async throws {
         let sim = try await KubeSimServer.start(scenario: try Fixtures.kubeadm())

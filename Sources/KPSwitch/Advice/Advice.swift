@@ -21,6 +21,9 @@ public struct Advice: Report, Equatable {
     /// Present when the recommendation is a change of mode.
     public let cost: SwitchCost?
     public let facts: ClusterFacts
+    /// The cluster checks for the recommended mode (flavour, MetalLB, NodeLocal DNSCache, NodePorts, external
+    /// IPs, session affinity, GitOps owners, RBAC), as preflight reports them.
+    public let compatibility: [PreflightReport.CheckResult]
 
     public struct SwitchCost: Codable, Equatable, Sendable {
         public let cleanup: CleanupStrategy
@@ -45,8 +48,9 @@ public struct Advice: Report, Equatable {
         version >= KubernetesVersion(major: 1, minor: 35)
     }
 
-    public init(facts: ClusterFacts) {
+    public init(facts: ClusterFacts, compatibility: [PreflightReport.CheckResult] = []) {
         self.facts = facts
+        self.compatibility = compatibility
         current = facts.currentMode
         var reasons: [String] = []
         let scale = max(facts.services, facts.endpoints)
@@ -106,5 +110,5 @@ public struct Advice: Report, Equatable {
                     + "services on that node may briefly fail")
     }
 
-    private enum CodingKeys: String, CodingKey { case current, recommended, reasons, cost, facts }
+    private enum CodingKeys: String, CodingKey { case current, recommended, reasons, cost, facts, compatibility }
 }

@@ -1,12 +1,19 @@
 import Logging
 
-/// `kpswitch advise`: read the cluster's facts and turn them into advice.
+/// `kpswitch advise`: read the cluster's facts, turn them into advice, and run the cluster checks for the mode
+/// it recommends.
 public enum Advisor {
     public static func advise(_ access: ClusterAccess, logger: Logger = Logger(label: "kpswitch.advise")) async throws(KPSwitchError) -> Advice {
         try await access.withClient(logger: logger) { client in
-            let facts = try await ClusterFactsReader(client: client, namespace: access.namespace).read()
+            let survey = ClusterSurvey(client: client, namespace: access.namespace)
+            let facts = try await ClusterFactsReader(survey: survey).read()
             logger.debug("cluster facts read", metadata: ["services": "\(facts.services)", "endpoints": "\(facts.endpoints)"])
-            return Advice(facts: facts)
+            let recommendation = Advice(facts: facts)
+            let checks: [any PreflightCheck] = [KubeProxyFlavourCheck(client: client, namespace: access.namespace)]
+                + ClusterChecks.compatibility(survey: survey, target: recommendation.recommended)
+            let runner = try PreflightRunner(checks: checks, ignoring: [])
+            let report = await runner.run(target: recommendation.recommended, host: nil, logger: logger)
+            return Advice(facts: facts, compatibility: report.checks)
         }
     }
 }

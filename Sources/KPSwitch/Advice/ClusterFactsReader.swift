@@ -5,22 +5,15 @@ import ProxyConfig
 /// Reads `ClusterFacts` from the API server: nodes, kube-proxy's objects, then services and EndpointSlices
 /// page by page, keeping only counts (one integer per service), so memory stays bounded on big clusters.
 struct ClusterFactsReader {
-    let client: KubeClient
-    let namespace: String
+    let survey: ClusterSurvey
 
     func read() async throws -> ClusterFacts {
-        let nodes = try await client.list(Node.self).items
-        let proxy = try await KubeProxyState.read(client: client, namespace: namespace)
-
-        var services = 0
-        var servicePorts = 0
-        for try await page in client.listPages(Service.self, namespace: "") {
-            services += page.items.count
-            servicePorts += page.items.reduce(0) { $0 + ($1.json[path: ["spec", "ports"]]?.arrayValue?.count ?? 0) }
-        }
+        let nodes = try await survey.nodes()
+        let proxy = try await survey.kubeProxy()
+        let services = try await survey.services()
         var perService: [String: Int] = [:]
         var endpoints = 0
-        for try await page in client.listPages(EndpointSlice.self, namespace: "") {
+        for try await page in survey.client.listPages(EndpointSlice.self, namespace: "") {
             for slice in page.items {
                 let owner = slice.json[path: ["metadata", "labels", "kubernetes.io/service-name"]]?.stringValue ?? ""
                 let key = (slice.json[path: ["metadata", "namespace"]]?.stringValue ?? "") + "/" + owner
@@ -34,7 +27,7 @@ struct ClusterFactsReader {
 
         return ClusterFacts(
             kubernetesVersion: proxy.version ?? Self.oldestKubelet(nodes) ?? KubernetesVersion(major: 0, minor: 0),
-            currentMode: proxy.mode, services: services, servicePorts: servicePorts, endpoints: endpoints,
+            currentMode: proxy.mode, services: services.count, servicePorts: services.ports, endpoints: endpoints,
             maxEndpointsPerService: counts.last ?? 0, p99EndpointsPerService: p99,
             nodes: nodes.map { node in
                 ClusterFacts.Node(
@@ -49,11 +42,17 @@ struct ClusterFactsReader {
     }
 }
 
-/// kube-proxy as the cluster runs it: flavour, where its mode is set, the mode, and its version.
-struct KubeProxyState {
+/// kube-proxy as the cluster runs it: flavour, where its mode is set, the mode, its version, the settings the
+/// compatibility checks read, and the objects that hold them.
+struct KubeProxyState: Sendable {
     let flavour: FlavourReport
     let mode: ProxyMode
     let version: KubernetesVersion?
+    /// From the ConfigMap key, or from the flags when kube-proxy runs without `--config`.
+    let config: KubeProxyConfigurationSummary
+    let daemonSet: DaemonSet?
+    /// The ConfigMap kube-proxy reads its configuration from; nil when the flags set the mode.
+    let configMap: ConfigMap?
 
     static func read(client: KubeClient, namespace: String) async throws -> KubeProxyState {
         let (report, daemonSets, configMaps) = try await detect(client: client, namespace: namespace)
@@ -89,17 +88,21 @@ struct KubeProxyState {
                 message: "kube-proxy's mode could not be located in namespace \(namespace) (flavour \(report.flavour.rawValue)).",
                 remediation: "Check -n/--namespace; kpswitch looks for the kube-proxy DaemonSet there.")
         }
+        let daemonSet = daemonSets.first { $0.name == location.daemonSet }
         let mode: ProxyMode
+        let config: KubeProxyConfigurationSummary
+        var configMap: ConfigMap?
         switch location.source {
         case .configMap(let name, let key, _, _):
-            guard let text = configMaps.first(where: { $0.json[path: ["metadata", "name"]]?.stringValue == name })?.data[key] else {
+            configMap = configMaps.first { $0.name == name }
+            guard let text = configMap?.data[key] else {
                 throw KPSwitchError(
                     status: .runtimeError, message: "ConfigMap \(namespace)/\(name) has no key \(key), which kube-proxy reads.",
                     remediation: "Restore the ConfigMap from a snapshot or from your cluster's installer.")
             }
-            let summary = try KubeProxyConfigurationSummary(parsing: text)
-            guard let effective = summary.effectiveMode else {
-                throw KPSwitchError(status: .runtimeError, message: "ConfigMap \(namespace)/\(name) sets mode '\(summary.mode)', which kpswitch does not know.")
+            config = try KubeProxyConfigurationSummary(parsing: text)
+            guard let effective = config.effectiveMode else {
+                throw KPSwitchError(status: .runtimeError, message: "ConfigMap \(namespace)/\(name) sets mode '\(config.mode)', which kpswitch does not know.")
             }
             mode = effective
         case .flag(let value):
@@ -107,10 +110,31 @@ struct KubeProxyState {
                 throw KPSwitchError(status: .runtimeError, message: "kube-proxy runs with --proxy-mode=\(value ?? ""), which kpswitch does not know.")
             }
             mode = effective
+            config = Self.flagSettings(daemonSet, mode: value ?? "")
         }
-        let image = daemonSets.first { $0.json[path: ["metadata", "name"]]?.stringValue == location.daemonSet }?
-            .templateContainers.first?["image"]?.stringValue
+        let image = daemonSet?.templateContainers.first?["image"]?.stringValue
         let version = image.flatMap { $0.split(separator: ":").last }.flatMap { KubernetesVersion(String($0)) }
-        return KubeProxyState(flavour: report, mode: mode, version: version)
+        return KubeProxyState(flavour: report, mode: mode, version: version, config: config, daemonSet: daemonSet, configMap: configMap)
+    }
+
+    /// The settings the compatibility checks read, from kube-proxy's flags (`--ipvs-strict-arp`,
+    /// `--iptables-localhost-nodeports`, `--nodeport-addresses`), for a kube-proxy run without `--config`.
+    static func flagSettings(_ daemonSet: DaemonSet?, mode: String) -> KubeProxyConfigurationSummary {
+        let container = daemonSet?.templateContainers.first
+        let argv = ((container?["command"]?.arrayValue ?? []) + (container?["args"]?.arrayValue ?? [])).compactMap(\.stringValue)
+        func flag(_ name: String) -> String? {
+            for (index, arg) in argv.enumerated() {
+                if arg.hasPrefix("--\(name)=") { return String(arg.dropFirst(name.count + 3)) }
+                if arg == "--\(name)" {
+                    let next = index + 1 < argv.count ? argv[index + 1] : nil
+                    return next.flatMap { $0.hasPrefix("-") ? nil : $0 } ?? "true"
+                }
+            }
+            return nil
+        }
+        return KubeProxyConfigurationSummary(
+            mode: mode, ipvsStrictARP: flag("ipvs-strict-arp").map { $0 == "true" },
+            iptablesLocalhostNodePorts: flag("iptables-localhost-nodeports").map { $0 == "true" },
+            nodePortAddresses: flag("nodeport-addresses").map { $0.split(separator: ",").map(String.init) })
     }
 }

@@ -3,8 +3,30 @@ import ProxyConfig
 
 /// The cluster checks, run with a client to the API server.
 enum ClusterChecks {
-    static func checks(client: KubeClient, namespace: String) -> [any PreflightCheck] {
-        [KubeProxyFlavourCheck(client: client, namespace: namespace), PendingClusterChecks()]
+    /// `target` nil judges every mode kpswitch could move to.
+    static func checks(client: KubeClient, namespace: String, target: ProxyMode? = nil) -> [any PreflightCheck] {
+        let flavour: [any PreflightCheck] = [KubeProxyFlavourCheck(client: client, namespace: namespace)]
+        return flavour + compatibility(survey: ClusterSurvey(client: client, namespace: namespace), target: target)
+    }
+
+    /// The cluster checks' names, in the order they run.
+    static let names: [CheckName] = [
+        "KubeProxyFlavour", "MetalLB", "NodeLocalDNSCache", "LocalhostNodePorts", "ExternalIPs", "SessionAffinity",
+        "GitOpsOwner", "MigrationRBAC",
+    ]
+
+    /// What else in the cluster a switch to `target` affects, and whether this user may make it; `advise`
+    /// runs these for the mode it recommends. They share one survey, so the Services are listed once.
+    static func compatibility(survey: ClusterSurvey, target: ProxyMode?) -> [any PreflightCheck] {
+        [
+            MetalLBCheck(survey: survey, target: target),
+            NodeLocalDNSCacheCheck(survey: survey, target: target),
+            LocalhostNodePortsCheck(survey: survey, target: target),
+            ExternalIPsCheck(survey: survey, target: target),
+            SessionAffinityCheck(survey: survey, target: target),
+            GitOpsOwnerCheck(survey: survey),
+            MigrationRBACCheck(client: survey.client, namespace: survey.namespace),
+        ]
     }
 }
 

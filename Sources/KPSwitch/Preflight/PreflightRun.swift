@@ -36,14 +36,14 @@ public struct PreflightRun: Sendable {
         }
         do {
             return try await access.withClient(logger: logger) { client in
-                try await run(nodeChecks + ClusterChecks.checks(client: client, namespace: access.namespace),
+                try await run(nodeChecks + ClusterChecks.checks(client: client, namespace: access.namespace, target: target),
                               node: node, host: scope == .cluster ? nil : node.hostname, logger: logger)
             }
         } catch where scope == .all && error.status == .usageError && access.kubeconfig == nil {
             // No kubeconfig anywhere (a node without one, say): the node checks still run; the cluster's are
             // reported as not run, with the reason.
-            let unreachable = ClusterUnreachable(reason: error.message)
-            return try await run(nodeChecks + [unreachable], node: node, host: node.hostname, logger: logger)
+            let unreachable: [any PreflightCheck] = ClusterChecks.names.map { ClusterUnreachable(name: $0, reason: error.message) }
+            return try await run(nodeChecks + unreachable, node: node, host: node.hostname, logger: logger)
         }
     }
 

@@ -16,6 +16,17 @@ extension Advice: TextRenderable {
             text += "  - \(cost.disruption)\n"
             text += "Next: kpswitch preflight --to \(recommended.rawValue), then kpswitch migrate --to \(recommended.rawValue) --dry-run\n"
         }
+        if !compatibility.isEmpty {
+            text += "Cluster checks for \(recommended.rawValue):\n"
+            for check in compatibility {
+                for finding in check.findings {
+                    text += "  \(PreflightReport.label(finding, check: check.name, style: style)): \(finding.message)\n"
+                    if let remediation = finding.remediation, finding.severity == .error || finding.severity == .warning {
+                        text += "      next step: \(remediation) See \(check.runbook).\n"
+                    }
+                }
+            }
+        }
         return text
     }
 

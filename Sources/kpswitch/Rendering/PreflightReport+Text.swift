@@ -34,7 +34,7 @@ extension PreflightReport: TextRenderable {
         return text
     }
 
-    private static func label(_ finding: Finding, check: CheckName, style: TextStyle) -> String {
+    static func label(_ finding: Finding, check: CheckName, style: TextStyle) -> String {
         switch finding.severity {
         case .error: style.error("[ERROR \(check)]")
         case .warning: style.warning(finding.ignored ? "[WARNING \(check)] (ignored error)" : "[WARNING \(check)]")
