@@ -37,6 +37,8 @@ public struct MigrationState: Codable, Equatable, Sendable {
         public let configText: String
         /// The keys whose values change, for the plan and status.
         public let changedKeys: [String]
+        /// kube-proxy's `--config` path, which the cleanup init container passes on.
+        public let configPath: String
     }
 
     /// What kpswitch itself last wrote, so a later step can tell its own change from someone else's.
