@@ -148,7 +148,7 @@ struct LockHolder: Equatable, CustomStringConvertible {
 
     static var current: LockHolder {
         let env = ProcessInfo.processInfo.environment
-        let user = env["USER"] ?? env["LOGNAME"] ?? "uid-\(getuid())"
+        let user = env["USER"] ?? env["LOGNAME"] ?? getpwuid(getuid()).map { String(cString: $0.pointee.pw_name) } ?? "uid-\(getuid())"
         return LockHolder(user: user, host: ProcessInfo.processInfo.hostName, pid: getpid())
     }
 

@@ -291,6 +291,7 @@ extension MigrationRunner {
         var replaced = Set<String>()
         let rollingBack = state.record.rollback != nil
         var lastLine = ""
+        var lastPrinted = ContinuousClock.now - .seconds(1)
         while true {
             let (daemonSet, hash) = try await currentRevision()
             let pods = try await kubeProxyPods(daemonSet)
@@ -317,10 +318,12 @@ extension MigrationRunner {
                 replaced.insert(pod.uid ?? pod.name)
                 try await deletePod(pod)
             }
-            let line = "rollout: updated \(daemonSet.updatedNumberScheduled) / verified \(verified) / total \(desired), elapsed \(BatchProgress.format(elapsed()))"
-            if line != lastLine && verified > 0 && verified % max(1, desired / 10) == 0 {
-                progress(line)
-                lastLine = line
+            let counts = "updated \(daemonSet.updatedNumberScheduled) / verified \(verified) / total \(desired)"
+            // At most one line a second, and one when the counts reach the total.
+            if counts != lastLine, ContinuousClock.now - lastPrinted >= .seconds(1) || verified >= desired {
+                progress("rollout: \(counts), elapsed \(BatchProgress.format(elapsed()))")
+                lastLine = counts
+                lastPrinted = .now
             }
             if stale.isEmpty, verified >= desired, daemonSet.updatedNumberScheduled >= desired, daemonSet.numberAvailable >= desired {
                 return
