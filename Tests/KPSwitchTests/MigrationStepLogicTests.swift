@@ -164,15 +164,18 @@ struct MigrationStepLogicTests {
         #expect(back == Self.original.template)
     }
 
-    @Test("a server-defaulted copy of kpswitch's write is recognised by what kpswitch changes")
+    @Test("a server-defaulted copy of kpswitch's write is recognised; anyone else's template change is not")
     func fingerprint() throws {
         let (strategy, template) = try DaemonSetChange.staged(
             Self.original, stagedConfigMap: "s", configPath: "/c", cleanup: .initContainer)
+        let ours = Fingerprint(updateStrategy: strategy, template: template)
         var defaulted = template
         defaulted[path: ["spec", "initContainers"]] = [["name": "kpswitch-cleanup", "terminationMessagePath": "/dev/termination-log"]]
-        let ours = Fingerprint(["spec": ["updateStrategy": strategy, "template": template]], volume: "kube-proxy")
-        #expect(Fingerprint(["spec": ["updateStrategy": strategy, "template": defaulted]], volume: "kube-proxy") == ours)
-        #expect(Fingerprint(["spec": ["updateStrategy": Self.original.updateStrategy, "template": Self.original.template]], volume: "kube-proxy") != ours)
+        #expect(Fingerprint(updateStrategy: strategy, template: defaulted) == ours)
+        var edited = template
+        edited[path: ["metadata", "annotations", "example.com/edited-by"]] = "colleague"
+        #expect(Fingerprint(updateStrategy: strategy, template: edited) != ours)
+        #expect(Fingerprint(updateStrategy: Self.original.updateStrategy, template: Self.original.template) != ours)
     }
 
     @Test("the plan's diff shows the changed line with context")

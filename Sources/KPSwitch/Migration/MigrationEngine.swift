@@ -276,7 +276,9 @@ extension MigrationRunner {
             changed.append("ConfigMap \(namespace)/\(state.originalConfigMap.name) (resourceVersion \(configMap.resourceVersion ?? "?"))")
         }
         let expected = state.applied.daemonSetGeneration ?? state.originalDaemonSet.generation
-        if daemonSet.generation != expected && daemonSet.generation != state.originalDaemonSet.generation {
+        if daemonSet.generation != expected && daemonSet.generation != state.originalDaemonSet.generation
+            && !isOwnUnrecordedWrite(daemonSet, expected: expected)
+        {
             changed.append("DaemonSet \(namespace)/\(state.originalDaemonSet.name) (generation \(daemonSet.generation ?? 0), kpswitch last wrote \(expected))")
         }
         guard !changed.isEmpty else { return }

@@ -161,14 +161,11 @@ extension MigrationRunner {
         }
         // Killed after the write and before the record: the server's copy may carry defaults ours lacks,
         // so the write is recognised by its generation and by what kpswitch changes.
-        if daemonSet.generation == expected + 1,
-            Fingerprint(daemonSet.json, volume: state.originalDaemonSet.volume)
-                == Fingerprint(["spec": ["updateStrategy": updateStrategy, "template": template]], volume: state.originalDaemonSet.volume)
-        {
+        if daemonSet.generation == expected + 1, Fingerprint(daemonSet.json) == Fingerprint(updateStrategy: updateStrategy, template: template) {
             state.applied.daemonSetGeneration = daemonSet.generation
             return
         }
-        guard daemonSet.generation == expected || force else {
+        guard daemonSet.generation == expected || isOwnUnrecordedWrite(daemonSet, expected: expected) || force else {
             throw StepFailure.conflict("\(daemonSetRef) was changed by someone else during the migration (generation \(expected) -> \(daemonSet.generation ?? 0)). kpswitch overwrote nothing and stopped.")
         }
         let updated = DaemonSetChange.applying(daemonSet, updateStrategy: updateStrategy, template: template)
@@ -176,8 +173,7 @@ extension MigrationRunner {
             state.applied.daemonSetGeneration = try await client.update(updated).generation
         } catch let error where error.kind == .conflict {
             let current = try await getDaemonSet()
-            guard Fingerprint(current.json, volume: state.originalDaemonSet.volume) == Fingerprint(updated.json, volume: state.originalDaemonSet.volume),
-                current.generation == (daemonSet.generation ?? 0) + 1
+            guard Fingerprint(current.json) == Fingerprint(updated.json), current.generation == (daemonSet.generation ?? 0) + 1
             else {
                 throw StepFailure.conflict("\(daemonSetRef) was changed by someone else while kpswitch wrote it (409 Conflict). kpswitch overwrote nothing and stopped.")
             }
@@ -185,6 +181,22 @@ extension MigrationRunner {
         } catch {
             throw StepFailure(error)
         }
+    }
+
+    /// A DaemonSet one generation past the record that holds one of kpswitch's own specs: a write whose
+    /// process died before recording it.
+    func isOwnUnrecordedWrite(_ daemonSet: DaemonSet, expected: Int) -> Bool {
+        guard daemonSet.generation == expected + 1 else { return false }
+        let original = state.originalDaemonSet
+        var own = [Fingerprint(updateStrategy: original.updateStrategy, template: DaemonSetChange.restarted(original.template, at: state.startedAt))]
+        do throws(KPSwitchError) {
+            let staged = try DaemonSetChange.staged(
+                original, stagedConfigMap: state.target.stagedConfigMap, configPath: state.target.configPath, cleanup: state.record.plan.cleanup)
+            own.append(Fingerprint(updateStrategy: staged.updateStrategy, template: staged.template))
+        } catch {
+            // The recorded template has no such volume: no staged spec can exist either.
+        }
+        return own.contains(Fingerprint(daemonSet.json))
     }
 
     // MARK: - Pods
@@ -334,18 +346,24 @@ extension MigrationRunner {
     }
 }
 
-/// What kpswitch changes in a DaemonSet, for recognising its own write in a copy the server defaulted.
+/// A DaemonSet's update strategy type and pod template as kpswitch compares them with its own writes: the
+/// whole template, except that the init containers count by name, since the API server defaults fields of
+/// the one kpswitch adds (terminationMessagePath, imagePullPolicy, resources). Everything else came from
+/// the server in the first place, so any other difference is someone else's change.
 struct Fingerprint: Equatable {
     let strategy: String?
-    let configMap: String?
-    let initContainers: [String]
-    let restartedAt: String?
+    let template: JSONValue?
 
-    init(_ daemonSet: JSONValue, volume: String) {
+    init(_ daemonSet: JSONValue) {
         strategy = daemonSet[path: ["spec", "updateStrategy", "type"]]?.stringValue
-        configMap = (daemonSet[path: ["spec", "template", "spec", "volumes"]]?.arrayValue ?? [])
-            .first { $0["name"]?.stringValue == volume }?[path: ["configMap", "name"]]?.stringValue
-        initContainers = (daemonSet[path: ["spec", "template", "spec", "initContainers"]]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }
-        restartedAt = daemonSet[path: ["spec", "template", "metadata", "annotations", DaemonSetChange.restartedAtKey]]?.stringValue
+        var template = daemonSet[path: ["spec", "template"]]
+        if let inits = template?[path: ["spec", "initContainers"]]?.arrayValue {
+            template?[path: ["spec", "initContainers"]] = .array(inits.map { $0["name"] ?? .null })
+        }
+        self.template = template
+    }
+
+    init(updateStrategy: JSONValue, template: JSONValue) {
+        self.init(["spec": ["updateStrategy": updateStrategy, "template": template]])
     }
 }
