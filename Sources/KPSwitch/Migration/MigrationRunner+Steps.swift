@@ -278,9 +278,11 @@ extension MigrationRunner {
         var waitingFor = "kube-proxy to start in \(mode.rawValue) mode"
         while true {
             let (daemonSet, hash) = try await currentRevision()
-            let pods = try await kubeProxyPods(daemonSet).filter { Self.isCurrent($0, hash: hash) }
+            let pods = Dictionary(
+                try await kubeProxyPods(daemonSet).filter { Self.isCurrent($0, hash: hash) }.map { ($0.nodeName ?? "", $0) },
+                uniquingKeysWith: { first, _ in first })
             for node in nodes where !verified.contains(node) {
-                guard let pod = pods.first(where: { $0.nodeName == node }) else {
+                guard let pod = pods[node] else {
                     waitingFor = "a new kube-proxy pod on node \(node)"
                     continue
                 }
@@ -301,6 +303,9 @@ extension MigrationRunner {
     /// mode (one restarted from the edited configuration) is replaced once.
     func awaitRollout(mode: ProxyMode) async throws(StepFailure) {
         var replaced = Set<String>()
+        // Pods already proven are not asked for their log again: on a thousand nodes that is a thousand
+        // requests per poll.
+        var provenPods = Set<String>()
         let rollingBack = state.record.rollback != nil
         var lastLine = ""
         var lastPrinted = ContinuousClock.now - .seconds(1)
@@ -314,8 +319,14 @@ extension MigrationRunner {
             var wrong: [Pod] = []
             var waitingFor = "the rollout of \(daemonSetRef)"
             for pod in current {
+                if provenPods.contains(pod.uid ?? pod.name) {
+                    verified += 1
+                    continue
+                }
                 switch await verdict(pod, mode: mode) {
-                case .verified: verified += 1
+                case .verified:
+                    verified += 1
+                    provenPods.insert(pod.uid ?? pod.name)
                 case .pending(let reason):
                     pending += 1
                     waitingFor = reason
