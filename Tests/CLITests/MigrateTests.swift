@@ -258,6 +258,29 @@ struct MigrateTests {
         #expect((status["nodes"] as? [[String: Any]] ?? []).allSatisfy { $0["observedMode"] as? String == "ipvs" })
     }
 
+    @Test("--timeout runs out while the canary starts: stopped at once, rolled back by itself, exit 4")
+    func timeout() async throws {
+        var scenario = try Self.kubeadm()
+        scenario.podStartDelay = .seconds(3)
+        let cluster = try await Cluster.start(scenario)
+        let rollout = Process()
+        rollout.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        rollout.arguments = ["kubectl", "--kubeconfig", cluster.kubeconfig, "-n", "kube-system", "rollout", "status", "daemonset/kube-proxy", "--timeout=60s"]
+        rollout.standardOutput = FileHandle.nullDevice
+        try rollout.run()
+        rollout.waitUntilExit()
+        let configBefore = try cluster.get("configmap", "kube-proxy")
+        let dsBefore = try cluster.get("daemonset", "kube-proxy")
+        let (result, json) = try cluster.kpswitch(["migrate", "--to", "nftables", "--yes", "--timeout", "1s"])
+        let configAfter = try cluster.get("configmap", "kube-proxy")
+        let dsAfter = try cluster.get("daemonset", "kube-proxy")
+        try await cluster.stop()
+        #expect(result.status == 4, "\(result.stdout)\n\(result.stderr)")
+        #expect((json["reason"] as? String)?.contains("timed out after 1s") == true, "\(json)")
+        #expect(Self.same(configBefore?["data"], configAfter?["data"]))
+        #expect(Self.same(Self.spec(dsBefore).0, Self.spec(dsAfter).0) && Self.same(Self.spec(dsBefore).1, Self.spec(dsAfter).1))
+    }
+
     @Test("a Lease held by a live process elsewhere: refused, naming the holder, exit 1, nothing changed")
     func leaseHeld() async throws {
         let cluster = try await Cluster.start(try Self.kubeadm())

@@ -84,8 +84,9 @@ actor MigrationRunner {
                 progress("failed: \(step.summary): \(error.message)")
                 _ = machine.stepFailed(step, error: error.message, mayRollBack: !error.isConflict)
                 if !rollingBack, machine.record.rollback != nil {
-                    // The rollback gets a fresh budget: it must not fail because the migration used its own up.
-                    deadline = .now + timeout
+                    // The rollback gets a fresh budget, at least ten minutes: a short --timeout is about how long
+                    // the new mode may take to prove itself, not a reason to abandon putting the old one back.
+                    deadline = .now + max(timeout, .seconds(600))
                     progress("rolling back: \(machine.record.failure ?? error.message)")
                 }
             }
