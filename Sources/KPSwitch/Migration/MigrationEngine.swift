@@ -211,7 +211,7 @@ public struct MigrationEngine: Sendable {
             next += steps.map { Self.instruction(for: $0, state: state, namespace: namespace) }
         case .stopped(let why, let done):
             reason = why
-            remaining = done.map(\.summary)
+            remaining = done.filter(\.changesCluster).map(\.summary)
             next.append("kpswitch stopped and overwrote nothing of anyone else's. Look at the change, then either kpswitch rollback (add --force to put the recorded original back over it) or kpswitch migrate --resume.")
         }
         return MigrationResult(

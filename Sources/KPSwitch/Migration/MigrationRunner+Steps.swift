@@ -183,6 +183,15 @@ extension MigrationRunner {
         }
     }
 
+    /// While migrating forward, a DaemonSet spec kpswitch did not write stops the run at the next look,
+    /// not only at kpswitch's next write: pods would otherwise keep being replaced from someone else's template.
+    func checkDaemonSetUnchanged(_ daemonSet: DaemonSet) throws(StepFailure) {
+        guard state.record.rollback == nil, !force else { return }
+        let expected = state.applied.daemonSetGeneration ?? state.originalDaemonSet.generation
+        guard daemonSet.generation != expected, !isOwnUnrecordedWrite(daemonSet, expected: expected) else { return }
+        throw StepFailure.conflict("\(daemonSetRef) was changed by someone else during the migration (generation \(expected) -> \(daemonSet.generation ?? 0)). kpswitch overwrote nothing and stopped.")
+    }
+
     /// A DaemonSet one generation past the record that holds one of kpswitch's own specs: a write whose
     /// process died before recording it.
     func isOwnUnrecordedWrite(_ daemonSet: DaemonSet, expected: Int) -> Bool {
@@ -205,6 +214,7 @@ extension MigrationRunner {
     func currentRevision() async throws(StepFailure) -> (DaemonSet, String) {
         while true {
             let daemonSet = try await getDaemonSet()
+            try checkDaemonSetUnchanged(daemonSet)
             if (daemonSet.observedGeneration ?? 0) >= (daemonSet.generation ?? 0) {
                 let revisions = try await api { () async throws(KubeAPIError) in
                     try await client.list(ControllerRevision.self, namespace: namespace, labelSelector: MigrationPlanner.selector(of: daemonSet)).items

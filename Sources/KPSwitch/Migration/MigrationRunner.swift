@@ -75,10 +75,12 @@ actor MigrationRunner {
             state.log("started: \(step.summary)")
             try await save()
             progress("\(rollingBack ? "rollback" : "step") \(position(machine)): \(step.summary)")
+            var succeeded = false
             do throws(StepFailure) {
                 try await perform(step)
                 state.log("completed: \(step.summary)")
                 _ = machine.stepSucceeded(step)
+                succeeded = true
             } catch {
                 state.log("failed: \(step.summary): \(error.message)")
                 progress("failed: \(step.summary): \(error.message)")
@@ -94,7 +96,7 @@ actor MigrationRunner {
             state.stepState = "done"
             if case .finish(let outcome) = machine.nextAction { state.log("finished: \(outcome.name)") }
             try await save()
-            if !rollingBack, case .verifyNodes = step {
+            if succeeded, !rollingBack, case .verifyNodes = step {
                 progress(BatchProgress(record: state.record).line(elapsed: .now - started))
             }
         }

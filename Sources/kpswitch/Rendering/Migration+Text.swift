@@ -40,7 +40,7 @@ extension MigrationResult: TextRenderable {
         }
         if let reason { text += "Reason: \(reason)\n" }
         if let remaining, !remaining.isEmpty {
-            text += "Remaining:\n"
+            text += outcome == "stopped" ? "Changed and still in place:\n" : "Remaining:\n"
             for step in remaining { text += "  - \(step)\n" }
         }
         if !nextSteps.isEmpty {
@@ -59,7 +59,7 @@ extension RollbackResult: TextRenderable {
         case "nothingToRollBack": text = "Nothing to roll back: \(reason ?? "no unfinished migration").\n"
         default: text = style.error("The rollback is INCOMPLETE.") + "\n"
         }
-        if outcome != "nothingToRollBack", let reason { text += "Migration failure: \(reason)\n" }
+        if outcome != "nothingToRollBack", let reason { text += "Reason: \(reason)\n" }
         if let remaining, !remaining.isEmpty {
             text += "Remaining:\n"
             for step in remaining { text += "  - \(step)\n" }
