@@ -144,7 +144,7 @@ extension MigrationRunner {
         }
     }
 
-    private func changedMessage(_ configMap: ConfigMap) -> String {
+    func changedMessage(_ configMap: ConfigMap) -> String {
         let keys = Set(configMap.data.keys).union(state.originalConfigMap.data.keys)
             .filter { configMap.data[$0] != state.originalConfigMap.data[$0] && configMap.data[$0] != editedData[$0] }.sorted()
         return "\(configMapRef) was changed by someone else during the migration (resourceVersion \(configMap.resourceVersion ?? "?"); key(s) \(keys.joined(separator: ", ")) hold neither the original nor kpswitch's text). kpswitch overwrote nothing and stopped."
@@ -181,6 +181,18 @@ extension MigrationRunner {
         } catch {
             throw StepFailure(error)
         }
+    }
+
+    /// While migrating forward, kube-proxy's ConfigMap must hold the original (or, once kpswitch wrote it,
+    /// the edited) data: checked before each batch and the rollout, so someone else's edit stops the run early.
+    func checkConfigMapUnchanged() async throws(StepFailure) {
+        guard state.record.rollback == nil, !force else { return }
+        let configMap = try await api { () async throws(KubeAPIError) in
+            try await client.get(ConfigMap.self, name: state.originalConfigMap.name, namespace: namespace)
+        }
+        let written = state.record.done.contains { $0 == .writeOriginalConfig || $0 == .editConfigInPlace }
+        guard configMap.data != (written ? editedData : state.originalConfigMap.data) else { return }
+        throw StepFailure.conflict(changedMessage(configMap))
     }
 
     /// While migrating forward, a DaemonSet spec kpswitch did not write stops the run at the next look,
@@ -244,6 +256,7 @@ extension MigrationRunner {
     /// Deletes each node's kube-proxy pod that is not on the current template, then waits until every
     /// node has one that is. A node already replaced is left alone, so a re-run replaces nothing twice.
     func replacePods(on nodes: [String]) async throws(StepFailure) {
+        try await checkConfigMapUnchanged()
         let (daemonSet, hash) = try await currentRevision()
         let wanted = Set(nodes)
         for pod in try await kubeProxyPods(daemonSet) where wanted.contains(pod.nodeName ?? "") && !Self.isCurrent(pod, hash: hash) {
@@ -312,6 +325,7 @@ extension MigrationRunner {
     /// kpswitch replaces the pods itself, one at a time; during a rollback a pod still showing the other
     /// mode (one restarted from the edited configuration) is replaced once.
     func awaitRollout(mode: ProxyMode) async throws(StepFailure) {
+        try await checkConfigMapUnchanged()
         var replaced = Set<String>()
         // Pods already proven are not asked for their log again: on a thousand nodes that is a thousand
         // requests per poll.
