@@ -273,11 +273,8 @@ extension MigrationRunner {
         if configMap.data != state.originalConfigMap.data && configMap.data != editedData {
             changed.append("ConfigMap \(namespace)/\(state.originalConfigMap.name) (resourceVersion \(configMap.resourceVersion ?? "?"))")
         }
-        let expected = state.applied.daemonSetGeneration ?? state.originalDaemonSet.generation
-        if daemonSet.generation != expected && daemonSet.generation != state.originalDaemonSet.generation
-            && !isOwnUnrecordedWrite(daemonSet, expected: expected)
-        {
-            changed.append("DaemonSet \(namespace)/\(state.originalDaemonSet.name) (generation \(daemonSet.generation ?? 0), kpswitch last wrote \(expected))")
+        if !isAsKPSwitchLeftIt(daemonSet, rollingBack: true) {
+            changed.append("DaemonSet \(namespace)/\(state.originalDaemonSet.name) (generation \(daemonSet.generation ?? 0))")
         }
         guard !changed.isEmpty else { return }
         guard force else {

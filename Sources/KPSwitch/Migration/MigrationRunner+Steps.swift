@@ -73,7 +73,9 @@ extension MigrationRunner {
             throw StepFailure.conflict("\(configMapRef) changed since the plan was made (resourceVersion \(state.originalConfigMap.resourceVersion) -> \(configMap.resourceVersion ?? "?")); kpswitch changed nothing. Run migrate again to plan from what is there now.")
         }
         let daemonSet = try await getDaemonSet()
-        guard daemonSet.generation == state.originalDaemonSet.generation else {
+        guard DaemonSetChange.matches(
+            daemonSet, updateStrategy: state.originalDaemonSet.updateStrategy, template: state.originalDaemonSet.template)
+        else {
             throw StepFailure.conflict("\(daemonSetRef) changed since the plan was made (generation \(state.originalDaemonSet.generation) -> \(daemonSet.generation ?? 0)); kpswitch changed nothing. Run migrate again.")
         }
     }
@@ -150,37 +152,65 @@ extension MigrationRunner {
         return "\(configMapRef) was changed by someone else during the migration (resourceVersion \(configMap.resourceVersion ?? "?"); key(s) \(keys.joined(separator: ", ")) hold neither the original nor kpswitch's text). kpswitch overwrote nothing and stopped."
     }
 
-    /// Writes the DaemonSet's update strategy and template when its spec is the one kpswitch last wrote
-    /// (by generation), with its resourceVersion.
+    /// Writes the DaemonSet's update strategy and template when its spec is the one kpswitch last wrote (or
+    /// recorded as the original), with its resourceVersion. The spec is compared, not the generation: any
+    /// change to it by someone else is theirs to keep.
     func writeDaemonSet(updateStrategy: JSONValue, template: JSONValue) async throws(StepFailure) {
         let daemonSet = try await getDaemonSet()
-        let expected = state.applied.daemonSetGeneration ?? state.originalDaemonSet.generation
-        if DaemonSetChange.matches(daemonSet, updateStrategy: updateStrategy, template: template) {
-            state.applied.daemonSetGeneration = daemonSet.generation
+        if DaemonSetChange.matches(daemonSet, updateStrategy: updateStrategy, template: template)
+            || Fingerprint(daemonSet.json) == Fingerprint(updateStrategy: updateStrategy, template: template)
+        {
+            // Already in place: a re-run, or a write whose process died before recording it.
+            recordApplied(daemonSet)
             return
         }
-        // Killed after the write and before the record: the server's copy may carry defaults ours lacks,
-        // so the write is recognised by its generation and by what kpswitch changes.
-        if daemonSet.generation == expected + 1, Fingerprint(daemonSet.json) == Fingerprint(updateStrategy: updateStrategy, template: template) {
-            state.applied.daemonSetGeneration = daemonSet.generation
-            return
-        }
-        guard daemonSet.generation == expected || isOwnUnrecordedWrite(daemonSet, expected: expected) || force else {
-            throw StepFailure.conflict("\(daemonSetRef) was changed by someone else during the migration (generation \(expected) -> \(daemonSet.generation ?? 0)). kpswitch overwrote nothing and stopped.")
+        guard isAsKPSwitchLeftIt(daemonSet) || force else {
+            throw StepFailure.conflict(daemonSetChangedMessage(daemonSet))
         }
         let updated = DaemonSetChange.applying(daemonSet, updateStrategy: updateStrategy, template: template)
         do throws(KubeAPIError) {
-            state.applied.daemonSetGeneration = try await client.update(updated).generation
+            recordApplied(try await client.update(updated))
         } catch let error where error.kind == .conflict {
             let current = try await getDaemonSet()
-            guard Fingerprint(current.json) == Fingerprint(updated.json), current.generation == (daemonSet.generation ?? 0) + 1
-            else {
+            guard Fingerprint(current.json) == Fingerprint(updated.json) else {
                 throw StepFailure.conflict("\(daemonSetRef) was changed by someone else while kpswitch wrote it (409 Conflict). kpswitch overwrote nothing and stopped.")
             }
-            state.applied.daemonSetGeneration = current.generation
+            recordApplied(current)
         } catch {
             throw StepFailure(error)
         }
+    }
+
+    func recordApplied(_ daemonSet: DaemonSet) {
+        state.applied.daemonSetGeneration = daemonSet.generation
+        state.applied.daemonSetUpdateStrategy = daemonSet.json[path: ["spec", "updateStrategy"]]
+        state.applied.daemonSetTemplate = daemonSet.json[path: ["spec", "template"]]
+    }
+
+    /// The DaemonSet's spec is what kpswitch last wrote (the original before any write), or one of
+    /// kpswitch's own specs written by a process that died before recording it. Going forward, the original
+    /// spec is not one of them: a DaemonSet put back by someone else (a GitOps sync, say) is their change.
+    func isAsKPSwitchLeftIt(_ daemonSet: DaemonSet, rollingBack: Bool? = nil) -> Bool {
+        let strategy = state.applied.daemonSetUpdateStrategy ?? state.originalDaemonSet.updateStrategy
+        let template = state.applied.daemonSetTemplate ?? state.originalDaemonSet.template
+        if DaemonSetChange.matches(daemonSet, updateStrategy: strategy, template: template) { return true }
+        let original = state.originalDaemonSet
+        var own = [Fingerprint(updateStrategy: original.updateStrategy, template: DaemonSetChange.restarted(original.template, at: state.startedAt))]
+        if rollingBack ?? (state.record.rollback != nil) {
+            own.append(Fingerprint(updateStrategy: original.updateStrategy, template: original.template))
+        }
+        do throws(KPSwitchError) {
+            let staged = try DaemonSetChange.staged(
+                original, stagedConfigMap: state.target.stagedConfigMap, configPath: state.target.configPath, cleanup: state.record.plan.cleanup)
+            own.append(Fingerprint(updateStrategy: staged.updateStrategy, template: staged.template))
+        } catch {
+            // The recorded template has no such volume: no staged spec can exist either.
+        }
+        return own.contains(Fingerprint(daemonSet.json))
+    }
+
+    func daemonSetChangedMessage(_ daemonSet: DaemonSet) -> String {
+        "\(daemonSetRef) was changed by someone else during the migration (its update strategy or pod template is neither the recorded original nor what kpswitch wrote; generation \(daemonSet.generation ?? 0)). kpswitch overwrote nothing and stopped."
     }
 
     /// While migrating forward, kube-proxy's ConfigMap must hold the original (or, once kpswitch wrote it,
@@ -198,26 +228,8 @@ extension MigrationRunner {
     /// While migrating forward, a DaemonSet spec kpswitch did not write stops the run at the next look,
     /// not only at kpswitch's next write: pods would otherwise keep being replaced from someone else's template.
     func checkDaemonSetUnchanged(_ daemonSet: DaemonSet) throws(StepFailure) {
-        guard state.record.rollback == nil, !force else { return }
-        let expected = state.applied.daemonSetGeneration ?? state.originalDaemonSet.generation
-        guard daemonSet.generation != expected, !isOwnUnrecordedWrite(daemonSet, expected: expected) else { return }
-        throw StepFailure.conflict("\(daemonSetRef) was changed by someone else during the migration (generation \(expected) -> \(daemonSet.generation ?? 0)). kpswitch overwrote nothing and stopped.")
-    }
-
-    /// A DaemonSet one generation past the record that holds one of kpswitch's own specs: a write whose
-    /// process died before recording it.
-    func isOwnUnrecordedWrite(_ daemonSet: DaemonSet, expected: Int) -> Bool {
-        guard daemonSet.generation == expected + 1 else { return false }
-        let original = state.originalDaemonSet
-        var own = [Fingerprint(updateStrategy: original.updateStrategy, template: DaemonSetChange.restarted(original.template, at: state.startedAt))]
-        do throws(KPSwitchError) {
-            let staged = try DaemonSetChange.staged(
-                original, stagedConfigMap: state.target.stagedConfigMap, configPath: state.target.configPath, cleanup: state.record.plan.cleanup)
-            own.append(Fingerprint(updateStrategy: staged.updateStrategy, template: staged.template))
-        } catch {
-            // The recorded template has no such volume: no staged spec can exist either.
-        }
-        return own.contains(Fingerprint(daemonSet.json))
+        guard state.record.rollback == nil, !force, !isAsKPSwitchLeftIt(daemonSet) else { return }
+        throw StepFailure.conflict(daemonSetChangedMessage(daemonSet))
     }
 
     // MARK: - Pods

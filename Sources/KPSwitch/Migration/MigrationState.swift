@@ -45,6 +45,9 @@ public struct MigrationState: Codable, Equatable, Sendable {
     public struct Applied: Codable, Equatable, Sendable {
         public var configMapResourceVersion: String?
         public var daemonSetGeneration: Int?
+        /// The DaemonSet's spec parts as the API server returned them after kpswitch's last write.
+        public var daemonSetUpdateStrategy: JSONValue?
+        public var daemonSetTemplate: JSONValue?
     }
 
     public struct HistoryEntry: Codable, Equatable, Sendable {
