@@ -107,7 +107,11 @@ struct ProgressPrinter: Sendable {
 
     func print(_ line: String) {
         let data = Data((line + "\n").utf8)
-        (toStandardError ? FileHandle.standardError : FileHandle.standardOutput).write(data)
+        do {
+            try (toStandardError ? FileHandle.standardError : FileHandle.standardOutput).write(contentsOf: data)
+        } catch {
+            // Nobody reads the progress any more (a closed pipe): the migration itself must go on regardless.
+        }
     }
 }
 
@@ -123,7 +127,7 @@ enum Confirmation {
     static func ask(_ question: String, yes: Bool) throws {
         if yes { return }
         try refuseWithoutTerminal(yes: yes)
-        FileHandle.standardError.write(Data("\(question) [y/N] ".utf8))
+        try FileHandle.standardError.write(contentsOf: Data("\(question) [y/N] ".utf8))
         let answer = readLine()?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
         guard answer == "y" || answer == "yes" else {
             throw KPSwitchError(status: .runtimeError, message: "not confirmed; nothing was changed.")
