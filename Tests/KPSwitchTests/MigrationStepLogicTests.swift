@@ -230,6 +230,33 @@ struct MigrationStepLogicTests {
         #expect(throws: KPSwitchError.self) { try MigrationState(data: ["record": "{}"]) }
     }
 
+    @Test("exit 5 names every remaining step with the command that does it by hand")
+    func rollbackIncompleteInstructions() {
+        let remaining: [MigrationStep] = [
+            .restoreOriginalDaemonSet, .replacePods(batch: 0, nodes: ["a"]), .verifyNodes(batch: 0, nodes: ["a"], mode: .iptables),
+            .deleteStagedConfig, .releaseLock,
+        ]
+        let result = MigrationEngine.result(
+            .rollbackIncomplete(reason: "a: crash-looping", rollbackError: "500 Internal Server Error", remaining: remaining),
+            state: Self.state(), namespace: "kube-system")
+        #expect(result.exitStatus == .rollbackIncomplete)
+        #expect(result.remaining == remaining.map(\.summary))
+        #expect(result.nextSteps.first?.contains("run kpswitch rollback again") == true)
+        #expect(result.nextSteps.contains { $0.contains("kubectl -n kube-system get configmap kpswitch-state -o jsonpath='{.data.originalDaemonSet}'") })
+        #expect(result.nextSteps.contains { $0.contains("kubectl -n kube-system delete pod -l k8s-app=kube-proxy --field-selector spec.nodeName=<node>") })
+        #expect(result.nextSteps.contains("kubectl -n kube-system delete configmap kube-proxy-kpswitch-ipvs"))
+        #expect(result.nextSteps.contains("kubectl -n kube-system delete lease kpswitch"))
+    }
+
+    @Test("a stopped run lists only what it changed in the cluster, and how to go on")
+    func stoppedResult() {
+        let done: [MigrationStep] = [.acquireLock, .backUp, .createStagedConfig, .pointDaemonSetAtStaged]
+        let result = MigrationEngine.result(.stopped(reason: "ConfigMap changed", done: done), state: Self.state(), namespace: "kube-system")
+        #expect(result.remaining == ["creating the staged ConfigMap", "pointing the DaemonSet at the staged ConfigMap"])
+        #expect(result.exitStatus == .rollbackIncomplete)
+        #expect(result.nextSteps.contains { $0.contains("kpswitch rollback") && $0.contains("--force") && $0.contains("--resume") })
+    }
+
     @Test("the progress line counts nodes per batch")
     func progressLine() {
         var machine = MigrationMachine(record: Self.state().record)
