@@ -120,7 +120,7 @@ struct MigrateTests {
         #expect(result.stderr.contains("--yes"))
     }
 
-    @Test("iptables to ipvs, canary: every node runs ipvs; the ConfigMap differs only in mode; the DaemonSet is as before; nothing staged is left")
+    @Test("iptables to ipvs, canary: every node runs ipvs; the ConfigMap differs only in mode; the DaemonSet is as before; nothing staged is left; rollback then restores exactly")
     func canaryMigrates() async throws {
         let cluster = try await Cluster.start(try Self.kubeadm())
         let configBefore = try #require(try cluster.get("configmap", "kube-proxy"))
@@ -131,7 +131,18 @@ struct MigrateTests {
         let staged = try cluster.get("configmap", "kube-proxy-kpswitch-ipvs")
         let lease = try cluster.get("lease", "kpswitch")
         let (statusResult, status) = try cluster.kpswitch(["status"])
+        let (rollback, rollbackJSON) = try cluster.kpswitch(["rollback", "--yes"])
+        let configBack = try cluster.get("configmap", "kube-proxy")
+        let dsBack = try cluster.get("daemonset", "kube-proxy")
+        let (_, statusBack) = try cluster.kpswitch(["status"])
         try await cluster.stop()
+
+        // kpswitch rollback after the migration finished: exactly as before, every node back on iptables.
+        #expect(rollback.status == 0, "\(rollback.stderr)")
+        #expect(rollbackJSON["outcome"] as? String == "rolledBack")
+        #expect(Self.same(configBefore["data"], configBack?["data"]))
+        #expect(Self.same(Self.spec(dsBefore).0, Self.spec(dsBack).0) && Self.same(Self.spec(dsBefore).1, Self.spec(dsBack).1))
+        #expect((statusBack["nodes"] as? [[String: Any]] ?? []).allSatisfy { $0["observedMode"] as? String == "iptables" })
 
         #expect(result.status == 0, "\(result.stderr)")
         #expect(json["kind"] as? String == "MigrationResult")

@@ -109,12 +109,12 @@ public struct MigrationEngine: Sendable {
     /// `kpswitch rollback`: from the recorded state, put the original ConfigMap and DaemonSet back.
     public func rollback(force: Bool, timeout: Duration) async throws(KPSwitchError) -> RollbackResult {
         try await access.withClient(logger: logger) { client in
-            guard let (recorded, _) = try await MigrationRunner.readState(client: client, namespace: namespace), recorded.isUnfinished else {
+            let recorded = try await MigrationRunner.readState(client: client, namespace: namespace)?.0
+            guard let recorded, recorded.canRollBack else {
+                let why = recorded.map { "the last migration recorded in \(namespace) ended \($0.record.outcome?.name ?? "?"); nothing of it is in place" }
                 return RollbackResult(
                     outcome: "nothingToRollBack", from: nil, to: nil,
-                    reason: "no unfinished migration is recorded in \(namespace)", remaining: nil,
-                    nextSteps: ["To go back after a finished migration, run kpswitch migrate --to <previous mode>."],
-                    exitStatus: .success)
+                    reason: why ?? "no migration is recorded in \(namespace)", remaining: nil, nextSteps: [], exitStatus: .success)
             }
             let lock = MigrationLock(client: client, namespace: namespace)
             try await lock.acquire()

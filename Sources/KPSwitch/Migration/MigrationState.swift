@@ -87,6 +87,14 @@ public struct MigrationState: Codable, Equatable, Sendable {
         }
     }
 
+    /// Whether `rollback` has something to put back: an unfinished migration, or one that migrated.
+    public var canRollBack: Bool {
+        switch record.outcome {
+        case .migrated?, .migratedWithLeftovers?: true
+        default: isUnfinished
+        }
+    }
+
     /// `migrating`, `rollingBack` or `finished`.
     public var phase: String {
         if record.outcome != nil { return "finished" }
