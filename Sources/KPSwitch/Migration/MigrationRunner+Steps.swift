@@ -280,7 +280,7 @@ extension MigrationRunner {
             let missing = wanted.subtracting(replaced)
             if missing.isEmpty { return }
             try checkDeadline("new kube-proxy pods on \(missing.sorted().prefix(5).joined(separator: ", "))")
-            await pause()
+            await pause(nodes: pods.count)
         }
     }
 
@@ -329,7 +329,7 @@ extension MigrationRunner {
             }
             if verified.count == Set(nodes).count { return }
             try checkDeadline(waitingFor)
-            await pause()
+            await pause(nodes: pods.count)
         }
     }
 
@@ -388,7 +388,7 @@ extension MigrationRunner {
                 return
             }
             try checkDeadline(waitingFor)
-            await pause()
+            await pause(nodes: pods.count)
         }
     }
 }

@@ -176,9 +176,11 @@ actor MigrationRunner {
         }
     }
 
-    func pause() async {
+    /// Waits before the next look; `nodes` stretches the interval on big clusters (each look lists every
+    /// kube-proxy pod), one more interval per 250 nodes.
+    func pause(nodes: Int = 0) async {
         do {
-            try await Task.sleep(for: pollInterval)
+            try await Task.sleep(for: pollInterval * max(1, nodes / 250))
         } catch {
             // Cancelled: the caller's next deadline check or request ends the wait.
         }
