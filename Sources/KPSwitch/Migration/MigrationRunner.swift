@@ -73,6 +73,7 @@ actor MigrationRunner {
             }
             state.stepState = "acting"
             state.log("started: \(step.summary)")
+            logger.debug("recording, then performing: \(step.summary)")
             try await save()
             progress("\(rollingBack ? "rollback" : "step") \(position(machine)): \(step.summary)")
             var succeeded = false
@@ -171,6 +172,7 @@ actor MigrationRunner {
     // MARK: - Waiting
 
     func checkDeadline(_ waitingFor: String) throws(StepFailure) {
+        logger.debug("waiting for \(waitingFor)")
         if ContinuousClock.now >= deadline {
             throw StepFailure(message: "timed out after \(BatchProgress.format(timeout)) waiting for \(waitingFor)")
         }
