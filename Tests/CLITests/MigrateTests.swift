@@ -292,6 +292,23 @@ struct MigrateTests {
         #expect(Self.same(Self.spec(dsBefore).0, Self.spec(dsAfter).0) && Self.same(Self.spec(dsBefore).1, Self.spec(dsAfter).1))
     }
 
+    @Test("5% of requests fail with 429 or 500: the migration still completes, and status reads through the same faults")
+    func flakyServer() async throws {
+        var scenario = try Self.kubeadm()
+        scenario.faults = Scenario.Faults(errors: [
+            Scenario.ErrorFault(verbs: ["*"], resources: ["*"], code: 429, rate: 0.025),
+            Scenario.ErrorFault(verbs: ["*"], resources: ["*"], code: 500, rate: 0.025),
+        ])
+        let cluster = try await Cluster.start(scenario)
+        let (result, json) = try cluster.kpswitch(["migrate", "--to", "nftables", "--yes"])
+        let (statusResult, status) = try cluster.kpswitch(["status"])
+        try await cluster.stop()
+        #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
+        #expect(json["outcome"] as? String == "migrated")
+        #expect(statusResult.status == 0, "\(statusResult.stderr)")
+        #expect((status["nodes"] as? [[String: Any]] ?? []).allSatisfy { $0["observedMode"] as? String == "nftables" })
+    }
+
     @Test("a Lease held by a live process elsewhere: refused, naming the holder, exit 1, nothing changed")
     func leaseHeld() async throws {
         let cluster = try await Cluster.start(try Self.kubeadm())
