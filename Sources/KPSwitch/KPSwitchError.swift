@@ -18,14 +18,4 @@ public struct KPSwitchError: Error, CustomStringConvertible, Sendable {
         if let runbook { text += " See \(runbook)." }
         return text
     }
-
-    /// A command whose issue is still open: it says so instead of printing made-up results.
-    public static func notImplemented(_ command: String, issue: Int) -> KPSwitchError {
-        KPSwitchError(
-            status: .runtimeError,
-            message: "kpswitch \(command) is not implemented yet (issue #\(issue)); nothing was read or changed.",
-            remediation: "Follow the manual procedure in the runbook meanwhile.",
-            runbook: .troubleshooting("not-implemented-yet")
-        )
-    }
 }

@@ -3,10 +3,6 @@ import Testing
 
 @Suite("output plumbing")
 struct OutputTests {
-    static let unimplemented: [(arguments: [String], issue: Int)] = [
-        (["migrate", "--to", "nftables", "--dry-run"], 11), (["rollback"], 11), (["status"], 11),
-    ]
-
     @Test("verify, show and restore of a directory that is no bundle exit 1 naming manifest.json",
           arguments: [["snapshot", "verify", "/nonexistent"], ["snapshot", "show", "/nonexistent"], ["restore", "/nonexistent", "--dry-run"]])
     func notABundle(_ arguments: [String]) throws {
@@ -18,33 +14,20 @@ struct OutputTests {
         #expect((object["message"] as? String)?.contains("/nonexistent/manifest.json cannot be read") == true)
     }
 
-    @Test("an unimplemented command exits 1 and prints one parsable JSON failure document with -o json",
-          arguments: unimplemented)
-    func unimplementedAsJSON(_ item: (arguments: [String], issue: Int)) throws {
-        let result = try KPSwitchBinary.run(item.arguments + ["-o", "json"])
-        #expect(result.status == 1)
-        let object = try #require(
-            try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
-        #expect(object["apiVersion"] as? String == "kpswitch/v1")
-        #expect(object["kind"] as? String == "Failure")
-        #expect(object["exitCode"] as? Int == 1)
-        #expect((object["message"] as? String)?.contains("not implemented yet (issue #\(item.issue))") == true)
-        #expect((object["runbook"] as? String)?.hasPrefix("Runbooks/troubleshooting.md#") == true)
-    }
-
     @Test("text output goes to stderr, uncoloured when not on a terminal")
     func textFailure() throws {
-        let result = try KPSwitchBinary.run(["status"])
+        let result = try KPSwitchBinary.run(["snapshot", "verify", "/nonexistent"])
         #expect(result.status == 1)
         #expect(result.stdout.isEmpty)
-        #expect(result.stderr.hasPrefix("error: kpswitch status is not implemented yet"))
+        #expect(result.stderr.hasPrefix("error: "))
+        #expect(result.stderr.contains("/nonexistent/manifest.json"))
         #expect(!result.stderr.contains("\u{1B}["))
     }
 
     @Test("every runbook link the binary prints points at a heading that exists")
     func runbookAnchorsExist() throws {
         var links: [String] = []
-        let failure = try KPSwitchBinary.run(["status", "-o", "json"])
+        let failure = try KPSwitchBinary.run(["snapshot", "--scope", "cluster", "-o", "json"])
         let object = try #require(try JSONSerialization.jsonObject(with: Data(failure.stdout.utf8)) as? [String: Any])
         links.append(try #require(object["runbook"] as? String))
         let preflight = try KPSwitchBinary.run(["preflight", "-o", "json"])
