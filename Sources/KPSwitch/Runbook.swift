@@ -12,9 +12,6 @@ public struct Runbook: CustomStringConvertible, Encodable, Hashable, Sendable {
 
     public static func migrate(_ anchor: String) -> Runbook { Runbook(file: "migrate.md", anchor: anchor) }
     public static func rollback(_ anchor: String) -> Runbook { Runbook(file: "rollback.md", anchor: anchor) }
-    public static func troubleshooting(_ anchor: String) -> Runbook {
-        Runbook(file: "troubleshooting.md", anchor: anchor)
-    }
 
     /// Encoded as the link itself, the way messages print it.
     public func encode(to encoder: any Encoder) throws {
