@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import Testing
 @testable import KubeSim
 
@@ -58,7 +57,7 @@ struct ConcurrencyTests {
     func outsideEdit(_ edit: OutsideEdit) async throws {
         let shape = ClusterShape.kubeadm
         try await TestCluster.with(shape, try shape.scenario(mode: "iptables")) { cluster in
-            let edited = Mutex(false)
+            let edited = Locked(false)
             cluster.onStateWrite { data in
                 // After step 4 (pointing the DaemonSet at the staged ConfigMap), from outside the store's lock.
                 guard data["completed"] == "4", !edited.withLock({ let was = $0; $0 = true; return was }) else { return }
@@ -78,7 +77,7 @@ struct ConcurrencyTests {
                 }.start()
             }
             let result = try await cluster.kpswitch(["migrate", "--to", "nftables", "--yes", "--timeout", "2m"] + Strategy.canary.arguments)
-            #expect(edited.withLock { $0 }, "the record never showed step 4 completed")
+            #expect(edited.value, "the record never showed step 4 completed")
             #expect(result.status == 4 || result.status == 5, "\(result)")
             let message = result.stdout + result.stderr
             let name = edit == .configMap ? shape.configMapName : "kube-proxy"

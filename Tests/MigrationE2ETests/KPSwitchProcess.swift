@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// The built `kpswitch` binary run as a user runs it, stdin not a terminal. Each run waits on its own thread,
 /// never on the Swift concurrency pool, so that two runs at once (and the simulator) never starve each other.
@@ -37,7 +36,7 @@ final class KPSwitchProcess: Sendable {
 
     let arguments: [String]
     let pid: Int32
-    private let finished = Mutex<(result: Result?, waiters: [CheckedContinuation<Result, Never>])>((nil, []))
+    private let finished = Locked<(result: Result?, waiters: [CheckedContinuation<Result, Never>])>((nil, []))
 
     /// Starts the binary; `wait()` collects its result.
     init(_ arguments: [String]) throws {
@@ -54,7 +53,7 @@ final class KPSwitchProcess: Sendable {
         pid = process.processIdentifier
         let thread = Thread { [finished] in
             // Drain both pipes before waiting, so a chatty run cannot fill one and block.
-            let errData = Mutex(Data())
+            let errData = Locked(Data())
             let errDone = DispatchSemaphore(value: 0)
             Thread {
                 errData.withLock { $0 = err.fileHandleForReading.readDataToEndOfFile() }
@@ -67,7 +66,7 @@ final class KPSwitchProcess: Sendable {
                 arguments: arguments, status: process.terminationStatus,
                 signalled: process.terminationReason == .uncaughtSignal,
                 stdout: String(decoding: outData, as: UTF8.self),
-                stderr: String(decoding: errData.withLock { $0 }, as: UTF8.self))
+                stderr: String(decoding: errData.value, as: UTF8.self))
             let waiters = finished.withLock { state in
                 state.result = result
                 defer { state.waiters = [] }

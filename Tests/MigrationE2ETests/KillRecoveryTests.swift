@@ -1,6 +1,5 @@
 import Foundation
 import KPSwitch
-import Synchronization
 import Testing
 @testable import KubeSim
 
@@ -78,7 +77,7 @@ struct KillRecoveryTests {
     /// Starts `migrate --to nftables` and sends SIGKILL from inside the store's write of the record with
     /// `completed == k`, before kpswitch hears back: the step after k has not begun.
     static func migrateAndKill(_ cluster: TestCluster, after k: Int, strategy: Strategy) async throws -> KPSwitchProcess.Result {
-        let target = Mutex<KPSwitchProcess?>(nil)
+        let target = Locked<KPSwitchProcess?>(nil)
         cluster.onStateWrite { data in
             guard data["completed"] == String(k), data["phase"] != "rollingBack" else { return }
             target.withLock { process in

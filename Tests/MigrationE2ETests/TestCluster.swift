@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 @testable import KubeSim
 
 /// A kube-sim cluster for one test, the kubeconfig kpswitch uses to reach it, and an observer that sees every write
@@ -18,10 +17,10 @@ final class TestCluster: Sendable {
         let configMaps: Set<String>
     }
 
-    private let pods = Mutex<[String: PodSighting]>([:])
-    private let configMapVersions = Mutex<[String: [JSONValue]]>([:])
-    private let stateHandlers = Mutex<[@Sendable ([String: String]) -> Void]>([])
-    private let watchIDs = Mutex<[Int]>([])
+    private let pods = Locked<[String: PodSighting]>([:])
+    private let configMapVersions = Locked<[String: [JSONValue]]>([:])
+    private let stateHandlers = Locked<[@Sendable ([String: String]) -> Void]>([])
+    private let watchIDs = Locked<[Int]>([])
 
     private init(sim: KubeSimServer, shape: ClusterShape, kubeconfig: String) {
         self.sim = sim
@@ -54,7 +53,7 @@ final class TestCluster: Sendable {
     }
 
     func shutdown() async {
-        for id in watchIDs.withLock({ $0 }) { store.stopWatch(id) }
+        for id in watchIDs.value { store.stopWatch(id) }
         try? FileManager.default.removeItem(atPath: kubeconfig)
         try? await sim.shutdown()
     }
@@ -80,7 +79,7 @@ final class TestCluster: Sendable {
             configMapVersions.withLock { $0[name, default: []].append(event.object) }
             if name == "kpswitch-state", event.type != "DELETED" {
                 let data = (event.object["data"]?.objectValue ?? [:]).compactMapValues(\.stringValue)
-                for handler in stateHandlers.withLock({ $0 }) { handler(data) }
+                for handler in stateHandlers.value { handler(data) }
             }
         }
         watchIDs.withLock { $0 = [podWatch, configMapWatch] }
