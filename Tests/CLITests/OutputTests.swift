@@ -5,7 +5,6 @@ import Testing
 struct OutputTests {
     static let unimplemented: [(arguments: [String], issue: Int)] = [
         (["snapshot", "--scope", "cluster"], 6), (["snapshot"], 6),
-        (["migrate", "--to", "nftables", "--dry-run"], 11), (["rollback"], 11), (["status"], 11),
     ]
 
     @Test("verify, show and restore of a directory that is no bundle exit 1 naming manifest.json",
@@ -35,17 +34,17 @@ struct OutputTests {
 
     @Test("text output goes to stderr, uncoloured when not on a terminal")
     func textFailure() throws {
-        let result = try KPSwitchBinary.run(["status"])
+        let result = try KPSwitchBinary.run(["snapshot", "--scope", "cluster"])
         #expect(result.status == 1)
         #expect(result.stdout.isEmpty)
-        #expect(result.stderr.hasPrefix("error: kpswitch status is not implemented yet"))
+        #expect(result.stderr.hasPrefix("error: kpswitch snapshot"))
         #expect(!result.stderr.contains("\u{1B}["))
     }
 
     @Test("every runbook link the binary prints points at a heading that exists")
     func runbookAnchorsExist() throws {
         var links: [String] = []
-        let failure = try KPSwitchBinary.run(["status", "-o", "json"])
+        let failure = try KPSwitchBinary.run(["snapshot", "--scope", "cluster", "-o", "json"])
         let object = try #require(try JSONSerialization.jsonObject(with: Data(failure.stdout.utf8)) as? [String: Any])
         links.append(try #require(object["runbook"] as? String))
         let preflight = try KPSwitchBinary.run(["preflight", "-o", "json"])

@@ -133,13 +133,13 @@ struct MigrationMachineTests {
         #expect(outcome.exitStatus == .runtimeError)
     }
 
-    @Test("rolling: a failed rollout restores the ConfigMap, restarts and verifies the old mode")
+    @Test("rolling: a failed rollout restores the ConfigMap and the template exactly, and awaits the old mode")
     func rollingFails() {
         var machine = MigrationMachine(plan: Self.rolling)
         let (performed, outcome) = Self.drive(&machine, failing: [.awaitRollout(mode: .ipvs): "timeout"])
         #expect(performed == [
             .acquireLock, .backUp, .editConfigInPlace, .restartDaemonSet, .awaitRollout(mode: .ipvs),
-            .restoreOriginalConfig, .restartDaemonSet, .awaitRollout(mode: .iptables), .releaseLock,
+            .restoreOriginalConfig, .restoreOriginalDaemonSet, .awaitRollout(mode: .iptables), .releaseLock,
         ])
         #expect(outcome.exitStatus == .rolledBack)
     }

@@ -61,7 +61,10 @@ public struct MigrationMachine: Sendable {
 
     /// A step failed. Before anything changed in the cluster, the migration just ends; once the new mode is
     /// proven everywhere, only leftovers remain to name; in between, it rolls back unless told not to.
-    public mutating func stepFailed(_ step: MigrationStep, error: String) -> Action {
+    ///
+    /// `mayRollBack` false (someone else changed kube-proxy's objects) stops where it is: a rollback would
+    /// overwrite their change.
+    public mutating func stepFailed(_ step: MigrationStep, error: String, mayRollBack: Bool = true) -> Action {
         guard nextAction == .perform(step) else { return nextAction }
         if let rollback = record.rollback {
             let remaining = Array(rollback[record.rollbackCompleted...])
@@ -78,7 +81,7 @@ public struct MigrationMachine: Sendable {
             if record.rollback?.isEmpty == true { finishRollback() }
         } else if provenEverywhere(record.done) {
             record.outcome = .migratedWithLeftovers(reason: error, remaining: Array(record.plan.steps[record.completed...]))
-        } else if !record.rollbackAllowed {
+        } else if !record.rollbackAllowed || !mayRollBack {
             record.outcome = .stopped(reason: record.failure ?? error, done: attempted)
         } else {
             record.rollback = record.plan.rollbackSteps(after: attempted)
@@ -89,8 +92,15 @@ public struct MigrationMachine: Sendable {
 
     /// `kpswitch rollback` on a recorded migration that is not finished (or was stopped with --no-rollback).
     public mutating func rollBack(reason: String) -> Action {
-        if let outcome = record.outcome, case .stopped = outcome {
+        switch record.outcome {
+        case .stopped?:
             record.outcome = nil
+        case .rollbackIncomplete? where record.rollback != nil:
+            // Try the remaining rollback steps again, from the one that failed.
+            record.outcome = nil
+            return nextAction
+        default:
+            break
         }
         guard record.outcome == nil, record.rollback == nil else { return nextAction }
         record.failure = reason
@@ -98,6 +108,20 @@ public struct MigrationMachine: Sendable {
         record.rollbackCompleted = 0
         if record.rollback?.isEmpty == true { finishRollback() }
         return nextAction
+    }
+
+    /// `migrate --resume`: a run stopped by a failure (--no-rollback, or someone else's change) retries
+    /// the step that failed; an incomplete rollback retries its remaining steps; otherwise nothing changes.
+    public mutating func resume() {
+        switch record.outcome {
+        case .stopped? where record.rollback == nil:
+            record.outcome = nil
+            record.failure = nil
+        case .rollbackIncomplete? where record.rollback != nil:
+            record.outcome = nil
+        default:
+            break
+        }
     }
 
     /// A rollback that had nothing of the cluster to put back is a plain failure (exit 1), not exit 4.

@@ -42,12 +42,14 @@ public struct MigrationPlan: Codable, Equatable, Sendable {
         if done.contains(where: { $0 == .writeOriginalConfig || $0 == .editConfigInPlace }) {
             steps.append(.restoreOriginalConfig)
         }
-        if done.contains(.pointDaemonSetAtStaged) && !done.contains(.restoreDaemonSet) {
+        if done.contains(where: { $0 == .pointDaemonSetAtStaged || $0 == .restartDaemonSet }) {
+            // The template and update strategy exactly as recorded (no restartedAt of kpswitch's left).
             steps.append(.restoreOriginalDaemonSet)
         }
-        if done.contains(where: { $0 == .restoreDaemonSet || $0 == .restartDaemonSet }) {
-            // Every pod may run the new mode: restart them all from the restored configuration.
-            steps += [.restartDaemonSet, .awaitRollout(mode: from)]
+        if done.contains(where: { [.restoreDaemonSet, .restartDaemonSet, .writeOriginalConfig, .editConfigInPlace].contains($0) }) {
+            // Any pod may run the new mode: the restored template rolls them, and awaiting the old mode
+            // replaces, one at a time, any pod that still shows the new one.
+            steps.append(.awaitRollout(mode: from))
         } else {
             let replaced = done.flatMap { step -> [String] in
                 if case .replacePods(_, let nodes) = step { return nodes }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import KPSwitch
+import Logging
 
 struct Migrate: AsyncParsableCommand, GlobalOptionsCommand {
     static let configuration = CommandConfiguration(
@@ -96,6 +97,41 @@ struct Migrate: AsyncParsableCommand, GlobalOptionsCommand {
     }
 
     func run() async throws {
-        throw KPSwitchError.notImplemented("migrate", issue: 11)
+        if !dryRun { try Confirmation.refuseWithoutTerminal(yes: yes) }
+        let renderer = Renderer(options: global)
+        let printer = ProgressPrinter(toStandardError: global.output == .json)
+        let engine = MigrationEngine(access: global.clusterAccess, logger: Logger(label: "kpswitch.migrate"), progress: printer.print)
+        let limit = timeout?.duration ?? .seconds(30 * 60)
+        if resume {
+            try await Confirmation.ask("Resume the recorded migration?", yes: yes)
+            return try finish(try await engine.resume(timeout: limit), renderer)
+        }
+        let request = try self.request()
+        try await engine.refuseBusy()
+        let preflightRun = PreflightRun(
+            target: request.mode, scheduler: scheduler ?? "rr", loadModules: false,
+            ignoring: preflight.ignorePreflightErrors.flatMap(\.names), scope: .cluster)
+        let checks = try await preflightRun.run(node: Adapters.localNode(), ipvs: Adapters.localIPVS(), cluster: global.clusterAccess)
+        if checks.isBlocking {
+            renderer.render(checks)
+            throw ExitCode(ExitStatus.preflightFailed.rawValue)
+        }
+        if dryRun || !yes { renderer.render(try await engine.plan(request)) }
+        if dryRun { return }
+        try Confirmation.ask("Migrate kube-proxy to \(request.mode.rawValue) as planned above?", yes: yes)
+        try finish(try await engine.migrate(request, timeout: limit), renderer)
+    }
+
+    private func request() throws -> MigrationRequest {
+        guard let to else { throw ValidationError("Missing --to.") }
+        return try MigrationRequest(
+            mode: to, scheduler: scheduler, strictARP: strictARP, strategy: strategy == .canary ? .canary : .rolling,
+            batches: batches ?? .default, cleanup: CleanupStrategy.Requested(rawValue: cleanup.rawValue) ?? .auto,
+            rollbackAllowed: !noRollback)
+    }
+
+    private func finish(_ result: MigrationResult, _ renderer: Renderer) throws {
+        renderer.render(result)
+        if result.exitStatus != .success { throw ExitCode(result.exitStatus.rawValue) }
     }
 }

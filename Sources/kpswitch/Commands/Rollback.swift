@@ -1,5 +1,6 @@
 import ArgumentParser
 import KPSwitch
+import Logging
 
 struct Rollback: AsyncParsableCommand, GlobalOptionsCommand {
     static let configuration = CommandConfiguration(
@@ -30,6 +31,12 @@ struct Rollback: AsyncParsableCommand, GlobalOptionsCommand {
     var timeout: DurationArgument?
 
     func run() async throws {
-        throw KPSwitchError.notImplemented("rollback", issue: 11)
+        try Confirmation.refuseWithoutTerminal(yes: yes)
+        try Confirmation.ask("Put kube-proxy's ConfigMap and DaemonSet back as recorded before the migration?", yes: yes)
+        let printer = ProgressPrinter(toStandardError: global.output == .json)
+        let engine = MigrationEngine(access: global.clusterAccess, logger: Logger(label: "kpswitch.rollback"), progress: printer.print)
+        let result = try await engine.rollback(force: force, timeout: timeout?.duration ?? .seconds(30 * 60))
+        Renderer(options: global).render(result)
+        if result.exitStatus != .success { throw ExitCode(result.exitStatus.rawValue) }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import KPSwitch
+import Logging
 
 struct Status: AsyncParsableCommand, GlobalOptionsCommand {
     static let configuration = CommandConfiguration(
@@ -17,6 +18,7 @@ struct Status: AsyncParsableCommand, GlobalOptionsCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        throw KPSwitchError.notImplemented("status", issue: 11)
+        let engine = MigrationEngine(access: global.clusterAccess, logger: Logger(label: "kpswitch.status"), progress: { _ in })
+        Renderer(options: global).render(try await engine.status())
     }
 }

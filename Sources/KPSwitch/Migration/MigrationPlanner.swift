@@ -1,0 +1,228 @@
+import Foundation
+import KubeAPI
+import ProxyConfig
+
+/// What the operator asked `migrate` for.
+public struct MigrationRequest: Sendable {
+    let target: ProxyTarget
+    public var mode: ProxyMode { target.mode }
+    public let strategy: MigrationPlan.Strategy
+    public let batches: NodeBatches
+    public let cleanup: CleanupStrategy.Requested
+    public let rollbackAllowed: Bool
+
+    /// Validates the target as kube-proxy would (scheduler name, IPVS options only with ipvs): exit 2 if not.
+    public init(
+        mode: ProxyMode, scheduler: String?, strictARP: Bool, strategy: MigrationPlan.Strategy, batches: NodeBatches,
+        cleanup: CleanupStrategy.Requested, rollbackAllowed: Bool
+    ) throws(KPSwitchError) {
+        do throws(ProxyConfigError) {
+            target = try ProxyTarget(mode: mode, ipvsScheduler: scheduler, ipvsStrictARP: strictARP ? true : nil)
+        } catch {
+            throw KPSwitchError(status: .usageError, message: error.message, remediation: error.remediation)
+        }
+        self.strategy = strategy
+        self.batches = batches
+        self.cleanup = cleanup
+        self.rollbackAllowed = rollbackAllowed
+    }
+}
+
+/// A plan with everything the runner records before acting.
+struct PreparedMigration: Sendable {
+    let state: MigrationState
+    let report: MigrationPlanReport
+}
+
+/// Reads kube-proxy's objects and decides the plan; reads only.
+struct MigrationPlanner {
+    let client: KubeClient
+    let namespace: String
+
+    func prepare(_ request: MigrationRequest, holder: String, now: Date = Date()) async throws(KPSwitchError) -> PreparedMigration {
+        let detected: (FlavourReport, [DaemonSet], [ConfigMap])
+        do {
+            detected = try await KubeProxyState.detect(client: client, namespace: namespace)
+        } catch {
+            throw KPSwitchError(error)
+        }
+        let (report, daemonSets, configMaps) = detected
+        if let blocker = report.blocker {
+            throw KPSwitchError(
+                status: .preflightFailed, message: blocker.message, remediation: blocker.remediation,
+                runbook: blocker.runbook.map { Runbook(file: $0.file, anchor: $0.anchor) })
+        }
+        let proxy: KubeProxyState
+        do {
+            proxy = try KubeProxyState.state(report: report, daemonSets: daemonSets, configMaps: configMaps, namespace: namespace)
+        } catch {
+            throw KPSwitchError(error)
+        }
+        guard let location = report.location,
+            case .configMap(let configMapName, let key, let volume, let configPath) = location.source
+        else {
+            throw KPSwitchError(
+                status: .preflightFailed,
+                message: "kube-proxy in \(namespace) takes its mode from command-line flags, not from a ConfigMap; kpswitch migrate edits ConfigMap-backed configurations only.",
+                remediation: "Change --proxy-mode where the DaemonSet comes from.", runbook: .migrate("locate-mode"))
+        }
+        guard let daemonSet = daemonSets.first(where: { $0.name == location.daemonSet }),
+            let configMap = configMaps.first(where: { $0.name == configMapName }), let text = configMap.data[key]
+        else {
+            throw KPSwitchError(status: .runtimeError, message: "kube-proxy's DaemonSet or ConfigMap disappeared while planning; run again.")
+        }
+        let from = proxy.mode
+        let to = request.target.mode
+        guard from != to || request.target.ipvsScheduler != nil || request.target.ipvsStrictARP != nil else {
+            throw KPSwitchError(
+                status: .usageError, message: "kube-proxy in \(namespace) already runs in \(to.rawValue) mode; there is nothing to migrate.",
+                remediation: "Choose another --to, or run kpswitch status to see what each node runs.")
+        }
+        try Self.requireRolledOut(daemonSet)
+
+        let version: KubernetesVersion
+        if let known = proxy.version {
+            version = known
+        } else {
+            let nodes: [Node]
+            do { nodes = try await client.list(Node.self).items } catch { throw KPSwitchError(error) }
+            guard let oldest = ClusterFactsReader.oldestKubelet(nodes) else {
+                throw KPSwitchError(
+                    status: .runtimeError,
+                    message: "kube-proxy's version is unknown: its image has no version tag and no node reports a kubelet version.")
+            }
+            version = oldest
+        }
+        let rewrite: ConfigRewrite
+        do throws(ProxyConfigError) {
+            rewrite = try ConfigRewrite(of: text, to: request.target, version: version)
+        } catch {
+            throw KPSwitchError(
+                status: .usageError, message: "ConfigMap \(namespace)/\(configMapName): \(error.message)",
+                remediation: error.remediation, runbook: error.runbook.map { Runbook(file: $0.file, anchor: $0.anchor) })
+        }
+
+        let nodes = try await Self.nodeOrder(client: client, namespace: namespace, daemonSet: daemonSet)
+        let cleanup = try Self.cleanup(from: from, to: to, request: request)
+        let plan: MigrationPlan
+        switch request.strategy {
+        case .canary: plan = .canary(from: from, to: to, nodes: nodes, batches: request.batches, cleanup: cleanup)
+        case .rolling: plan = .rolling(from: from, to: to, cleanup: cleanup)
+        }
+        let container = location.container
+        let staged = "\(configMapName)-kpswitch-\(to.rawValue)"
+        let originalDaemonSet = MigrationState.OriginalDaemonSet(
+            name: daemonSet.name, container: container, volume: volume, resourceVersion: daemonSet.resourceVersion ?? "",
+            generation: daemonSet.generation ?? 0, updateStrategy: daemonSet.json[path: ["spec", "updateStrategy"]] ?? ["type": "RollingUpdate"],
+            template: daemonSet.json[path: ["spec", "template"]] ?? [:])
+        let stamp = Timestamp.rfc3339(now)
+        let state = MigrationState(
+            record: MigrationMachine(plan: plan, rollbackAllowed: request.rollbackAllowed).record,
+            originalConfigMap: .init(name: configMapName, key: key, resourceVersion: configMap.resourceVersion ?? "", data: configMap.data),
+            originalDaemonSet: originalDaemonSet,
+            target: .init(
+                mode: to, scheduler: request.target.ipvsScheduler, strictARP: request.target.ipvsStrictARP, stagedConfigMap: staged,
+                configText: rewrite.text, changedKeys: rewrite.applied.map(\.key), configPath: configPath),
+            applied: .init(), holder: holder, startedAt: stamp, updatedAt: stamp, stepState: "done", history: [], pastMigrations: [])
+
+        let planReport = MigrationPlanReport(
+            namespace: namespace, configMap: configMapName, daemonSet: daemonSet.name, from: from, to: to,
+            strategy: request.strategy, cleanup: cleanup,
+            batches: plan.steps.compactMap { if case .replacePods(_, let nodes) = $0 { nodes } else { nil } },
+            steps: plan.steps.map(\.summary),
+            configDiff: UnifiedDiff.diff(
+                text, rewrite.text, oldName: "ConfigMap \(namespace)/\(configMapName) \(key)",
+                newName: request.strategy == .canary ? "ConfigMap \(namespace)/\(staged) \(key), then \(configMapName) at finalize" : "ConfigMap \(namespace)/\(configMapName) \(key)"),
+            daemonSetChanges: DaemonSetChange.describe(
+                originalDaemonSet, strategy: request.strategy, stagedConfigMap: staged, cleanup: cleanup, configMap: configMapName),
+            risks: Self.risks(from: from, to: to, strategy: request.strategy, cleanup: cleanup, version: version, target: request.target))
+        return PreparedMigration(state: state, report: planReport)
+    }
+
+    /// kubectl's rule: the DaemonSet has observed its spec and every scheduled pod is updated and available.
+    static func requireRolledOut(_ daemonSet: DaemonSet) throws(KPSwitchError) {
+        let desired = daemonSet.desiredNumberScheduled
+        let observed = (daemonSet.observedGeneration ?? 0) >= (daemonSet.generation ?? 0)
+        let onDelete = daemonSet.updateStrategyType == "OnDelete"
+        guard observed, onDelete || daemonSet.updatedNumberScheduled >= desired, daemonSet.numberAvailable >= desired else {
+            throw KPSwitchError(
+                status: .preflightFailed,
+                message: "DaemonSet \(daemonSet.namespace ?? "")/\(daemonSet.name) is not fully rolled out (updated \(daemonSet.updatedNumberScheduled), available \(daemonSet.numberAvailable) of \(desired)); kpswitch will not start a migration on top of another change.",
+                remediation: "Wait for kubectl rollout status daemonset/\(daemonSet.name) -n \(daemonSet.namespace ?? "kube-system") to finish, then run again.",
+                runbook: .migrate("before-you-start"))
+        }
+    }
+
+    /// The nodes that run the DaemonSet's pods: workers first, control-plane nodes last, each group by name,
+    /// so the canary is an ordinary worker.
+    static func nodeOrder(client: KubeClient, namespace: String, daemonSet: DaemonSet) async throws(KPSwitchError) -> [String] {
+        let pods: [Pod]
+        let nodes: [Node]
+        do {
+            pods = try await client.list(Pod.self, namespace: namespace, labelSelector: selector(of: daemonSet)).items
+            nodes = try await client.list(Node.self).items
+        } catch {
+            throw KPSwitchError(error)
+        }
+        let controlPlane = Set(nodes.filter { $0.labels["node-role.kubernetes.io/control-plane"] != nil }.map(\.name))
+        let names = Set(pods.compactMap(\.nodeName))
+        guard !names.isEmpty else {
+            throw KPSwitchError(
+                status: .runtimeError, message: "DaemonSet \(namespace)/\(daemonSet.name) runs no pods; there is no node to migrate.")
+        }
+        return names.sorted { (controlPlane.contains($0) ? 1 : 0, $0) < (controlPlane.contains($1) ? 1 : 0, $1) }
+    }
+
+    /// `matchLabels` as a label selector string.
+    static func selector(of daemonSet: DaemonSet) -> String {
+        (daemonSet.json[path: ["spec", "selector", "matchLabels"]]?.objectValue ?? [:])
+            .compactMap { key, value in value.stringValue.map { "\(key)=\($0)" } }.sorted().joined(separator: ",")
+    }
+
+    static func cleanup(from: ProxyMode, to: ProxyMode, request: MigrationRequest) throws(KPSwitchError) -> CleanupStrategy {
+        let chosen = CleanupStrategy.choose(from: from, to: to, requested: request.cleanup)
+        guard request.strategy == .rolling, chosen == .initContainer else { return chosen }
+        if request.cleanup == .initContainer {
+            throw KPSwitchError(
+                status: .usageError, message: "--cleanup init-container needs --strategy canary: the rolling strategy keeps the pod template as it is.",
+                remediation: "Use --strategy canary, or --cleanup node and run kpswitch cleanup --mode \(from.rawValue) on each node.")
+        }
+        // Rolling keeps the template; the operator cleans the nodes.
+        return .node
+    }
+
+    static func risks(
+        from: ProxyMode, to: ProxyMode, strategy: MigrationPlan.Strategy, cleanup: CleanupStrategy, version: KubernetesVersion,
+        target: ProxyTarget
+    ) -> [String] {
+        var risks: [String] = []
+        if to == .ipvs {
+            let since = version >= KubernetesVersion(major: 1, minor: 35) ? "this cluster's version (\(version)) logs it as deprecated" : "it is deprecated from Kubernetes 1.35"
+            risks.append("IPVS mode is deprecated since Kubernetes 1.35 (KEP-5495) and planned for removal; \(since). nftables is the recommended replacement.")
+            if target.ipvsStrictARP != true {
+                risks.append("MetalLB in L2 mode needs ipvs.strictARP: true (--strict-arp); without it every node answers ARP for LoadBalancer IPs.")
+            }
+        }
+        if from == .iptables && to != .iptables {
+            risks.append("localhost NodePorts (127.0.0.1:<nodePort>) work only in iptables mode; they stop working after the switch.")
+        }
+        if to == .nftables {
+            risks.append("nftables mode serves NodePorts only on the node's primary IPs by default and needs kernel 5.13 or later on every node.")
+        }
+        switch cleanup {
+        case .initContainer:
+            risks.append("The cleanup init container runs kube-proxy --cleanup, which flushes EVERY IPVS virtual server on the node, Kubernetes' or not.")
+            risks.append("A rollback does not clean the new mode's state: run kpswitch cleanup --mode \(to.rawValue) on the nodes that were migrated.")
+        case .node:
+            risks.append("The old mode's \(from.rawValue) state stays on every node until you run kpswitch cleanup --mode \(from.rawValue) there.")
+        case .none:
+            risks.append("The old mode's \(from.rawValue) state stays on every node (--cleanup none).")
+        case .kubeProxyCleansItself:
+            break
+        }
+        if strategy == .rolling {
+            risks.append("Rolling strategy: the ConfigMap is edited before any node has proven the new mode; a kube-proxy that restarts for any reason picks it up.")
+        }
+        return risks
+    }
+}

@@ -1,0 +1,351 @@
+import Foundation
+import KubeAPI
+
+/// apps/v1 ControllerRevision: the newest one names the DaemonSet's current template hash.
+struct ControllerRevision: KubeResource {
+    static let resource = APIResource(group: "apps", version: "v1", plural: "controllerrevisions", kind: "ControllerRevision", namespaced: true)
+    var json: JSONValue
+    init(json: JSONValue) { self.json = json }
+}
+
+/// Each step, idempotent: it first looks at what is there, does nothing when its result is already in
+/// place (a re-run after a crash), and refuses to overwrite anything it did not expect.
+extension MigrationRunner {
+    func perform(_ step: MigrationStep) async throws(StepFailure) {
+        switch step {
+        case .acquireLock:
+            // The Lease is taken before the first record is written; this step only proves it is still held.
+            do throws(KPSwitchError) { try await lock.check() } catch { throw StepFailure(message: error.message) }
+        case .backUp: try await checkOriginalsUnchanged()
+        case .createStagedConfig: try await createStagedConfig()
+        case .pointDaemonSetAtStaged:
+            let staged: (updateStrategy: JSONValue, template: JSONValue)
+            do throws(KPSwitchError) {
+                staged = try DaemonSetChange.staged(
+                    state.originalDaemonSet, stagedConfigMap: state.target.stagedConfigMap, configPath: state.target.configPath,
+                    cleanup: state.record.plan.cleanup)
+            } catch {
+                throw StepFailure(message: error.message)
+            }
+            try await writeDaemonSet(updateStrategy: staged.updateStrategy, template: staged.template)
+        case .replacePods(_, let nodes): try await replacePods(on: nodes)
+        case .verifyNodes(_, let nodes, let mode): try await verify(nodes: nodes, mode: mode)
+        case .writeOriginalConfig, .editConfigInPlace: try await writeConfig(editedData, over: state.originalConfigMap.data)
+        case .restoreDaemonSet, .restoreOriginalDaemonSet:
+            try await writeDaemonSet(updateStrategy: state.originalDaemonSet.updateStrategy, template: state.originalDaemonSet.template)
+        case .restartDaemonSet:
+            try await writeDaemonSet(
+                updateStrategy: state.originalDaemonSet.updateStrategy,
+                template: DaemonSetChange.restarted(state.originalDaemonSet.template, at: state.startedAt))
+        case .awaitRollout(let mode): try await awaitRollout(mode: mode)
+        case .deleteStagedConfig: try await deleteStagedConfig()
+        case .releaseLock:
+            do throws(KPSwitchError) { try await lock.release() } catch { throw StepFailure(message: error.message) }
+        case .restoreOriginalConfig: try await writeConfig(state.originalConfigMap.data, over: editedData)
+        }
+    }
+
+    var editedData: [String: String] {
+        var data = state.originalConfigMap.data
+        data[state.originalConfigMap.key] = state.target.configText
+        return data
+    }
+
+    private var configMapRef: String { "ConfigMap \(namespace)/\(state.originalConfigMap.name)" }
+    private var daemonSetRef: String { "DaemonSet \(namespace)/\(state.originalDaemonSet.name)" }
+
+    func api<T: Sendable>(_ body: () async throws(KubeAPIError) -> T) async throws(StepFailure) -> T {
+        do throws(KubeAPIError) {
+            return try await body()
+        } catch {
+            throw StepFailure(error)
+        }
+    }
+
+    // MARK: - Objects
+
+    /// Nothing changed between the plan (read before the Lease was taken) and now.
+    func checkOriginalsUnchanged() async throws(StepFailure) {
+        let configMap = try await api { () async throws(KubeAPIError) in
+            try await client.get(ConfigMap.self, name: state.originalConfigMap.name, namespace: namespace)
+        }
+        guard configMap.data == state.originalConfigMap.data else {
+            throw StepFailure.conflict("\(configMapRef) changed since the plan was made (resourceVersion \(state.originalConfigMap.resourceVersion) -> \(configMap.resourceVersion ?? "?")); kpswitch changed nothing. Run migrate again to plan from what is there now.")
+        }
+        let daemonSet = try await getDaemonSet()
+        guard daemonSet.generation == state.originalDaemonSet.generation else {
+            throw StepFailure.conflict("\(daemonSetRef) changed since the plan was made (generation \(state.originalDaemonSet.generation) -> \(daemonSet.generation ?? 0)); kpswitch changed nothing. Run migrate again.")
+        }
+    }
+
+    func getDaemonSet() async throws(StepFailure) -> DaemonSet {
+        try await api { () async throws(KubeAPIError) in
+            try await client.get(DaemonSet.self, name: state.originalDaemonSet.name, namespace: namespace)
+        }
+    }
+
+    func createStagedConfig() async throws(StepFailure) {
+        var staged = ConfigMap(name: state.target.stagedConfigMap, namespace: namespace)
+        staged.labels = ["app.kubernetes.io/managed-by": "kpswitch"]
+        staged.data = editedData
+        do throws(KubeAPIError) {
+            let object = staged
+            _ = try await TransientRetry.create { () async throws(KubeAPIError) in try await client.create(object) }
+        } catch let error where error.kind == .alreadyExists {
+            var existing = try await api { () async throws(KubeAPIError) in
+                try await client.get(ConfigMap.self, name: state.target.stagedConfigMap, namespace: namespace)
+            }
+            if existing.data == editedData { return }
+            guard existing.labels["app.kubernetes.io/managed-by"] == "kpswitch" else {
+                throw StepFailure.conflict("ConfigMap \(namespace)/\(state.target.stagedConfigMap) already exists and was not made by kpswitch; kpswitch overwrote nothing. Rename or delete it, then run kpswitch migrate --resume.")
+            }
+            existing.data = editedData
+            _ = try await api { () async throws(KubeAPIError) in try await client.update(existing) }
+        } catch {
+            throw StepFailure(error)
+        }
+    }
+
+    func deleteStagedConfig() async throws(StepFailure) {
+        do throws(KubeAPIError) {
+            try await client.delete(ConfigMap.self, name: state.target.stagedConfigMap, namespace: namespace)
+        } catch let error where error.kind == .notFound {
+            return
+        } catch {
+            throw StepFailure(error)
+        }
+    }
+
+    /// Writes `data` into kube-proxy's ConfigMap when it still holds `expected` (or is already `data`), with
+    /// its resourceVersion: a 409 or any other content means someone else changed it.
+    func writeConfig(_ data: [String: String], over expected: [String: String]) async throws(StepFailure) {
+        var configMap = try await api { () async throws(KubeAPIError) in
+            try await client.get(ConfigMap.self, name: state.originalConfigMap.name, namespace: namespace)
+        }
+        if configMap.data == data {
+            state.applied.configMapResourceVersion = configMap.resourceVersion
+            return
+        }
+        guard configMap.data == expected || force else {
+            throw StepFailure.conflict(changedMessage(configMap))
+        }
+        configMap.data = data
+        do throws(KubeAPIError) {
+            state.applied.configMapResourceVersion = try await client.update(configMap).resourceVersion
+        } catch let error where error.kind == .conflict {
+            // A retried PUT whose first attempt landed also answers 409: look before calling it a conflict.
+            let current = try await api { () async throws(KubeAPIError) in
+                try await client.get(ConfigMap.self, name: state.originalConfigMap.name, namespace: namespace)
+            }
+            guard current.data == data else { throw StepFailure.conflict(changedMessage(current)) }
+            state.applied.configMapResourceVersion = current.resourceVersion
+        } catch {
+            throw StepFailure(error)
+        }
+    }
+
+    private func changedMessage(_ configMap: ConfigMap) -> String {
+        let keys = Set(configMap.data.keys).union(state.originalConfigMap.data.keys)
+            .filter { configMap.data[$0] != state.originalConfigMap.data[$0] && configMap.data[$0] != editedData[$0] }.sorted()
+        return "\(configMapRef) was changed by someone else during the migration (resourceVersion \(configMap.resourceVersion ?? "?"); key(s) \(keys.joined(separator: ", ")) hold neither the original nor kpswitch's text). kpswitch overwrote nothing and stopped."
+    }
+
+    /// Writes the DaemonSet's update strategy and template when its spec is the one kpswitch last wrote
+    /// (by generation), with its resourceVersion.
+    func writeDaemonSet(updateStrategy: JSONValue, template: JSONValue) async throws(StepFailure) {
+        let daemonSet = try await getDaemonSet()
+        let expected = state.applied.daemonSetGeneration ?? state.originalDaemonSet.generation
+        if DaemonSetChange.matches(daemonSet, updateStrategy: updateStrategy, template: template) {
+            state.applied.daemonSetGeneration = daemonSet.generation
+            return
+        }
+        // Killed after the write and before the record: the server's copy may carry defaults ours lacks,
+        // so the write is recognised by its generation and by what kpswitch changes.
+        if daemonSet.generation == expected + 1,
+            Fingerprint(daemonSet.json, volume: state.originalDaemonSet.volume)
+                == Fingerprint(["spec": ["updateStrategy": updateStrategy, "template": template]], volume: state.originalDaemonSet.volume)
+        {
+            state.applied.daemonSetGeneration = daemonSet.generation
+            return
+        }
+        guard daemonSet.generation == expected || force else {
+            throw StepFailure.conflict("\(daemonSetRef) was changed by someone else during the migration (generation \(expected) -> \(daemonSet.generation ?? 0)). kpswitch overwrote nothing and stopped.")
+        }
+        let updated = DaemonSetChange.applying(daemonSet, updateStrategy: updateStrategy, template: template)
+        do throws(KubeAPIError) {
+            state.applied.daemonSetGeneration = try await client.update(updated).generation
+        } catch let error where error.kind == .conflict {
+            let current = try await getDaemonSet()
+            guard Fingerprint(current.json, volume: state.originalDaemonSet.volume) == Fingerprint(updated.json, volume: state.originalDaemonSet.volume),
+                current.generation == (daemonSet.generation ?? 0) + 1
+            else {
+                throw StepFailure.conflict("\(daemonSetRef) was changed by someone else while kpswitch wrote it (409 Conflict). kpswitch overwrote nothing and stopped.")
+            }
+            state.applied.daemonSetGeneration = current.generation
+        } catch {
+            throw StepFailure(error)
+        }
+    }
+
+    // MARK: - Pods
+
+    /// The DaemonSet once its controller has seen its spec, and its current template hash.
+    func currentRevision() async throws(StepFailure) -> (DaemonSet, String) {
+        while true {
+            let daemonSet = try await getDaemonSet()
+            if (daemonSet.observedGeneration ?? 0) >= (daemonSet.generation ?? 0) {
+                let revisions = try await api { () async throws(KubeAPIError) in
+                    try await client.list(ControllerRevision.self, namespace: namespace, labelSelector: MigrationPlanner.selector(of: daemonSet)).items
+                }
+                let owned = revisions.filter { revision in
+                    (revision.json[path: ["metadata", "ownerReferences"]]?.arrayValue ?? []).contains { $0["uid"]?.stringValue == daemonSet.uid }
+                }
+                if let newest = owned.max(by: { ($0.json["revision"]?.intValue ?? 0) < ($1.json["revision"]?.intValue ?? 0) }),
+                    let hash = newest.labels["controller-revision-hash"]
+                {
+                    return (daemonSet, hash)
+                }
+            }
+            try checkDeadline("the DaemonSet controller to observe \(daemonSetRef)")
+            await pause()
+        }
+    }
+
+    func kubeProxyPods(_ daemonSet: DaemonSet) async throws(StepFailure) -> [Pod] {
+        try await api { () async throws(KubeAPIError) in
+            try await client.list(Pod.self, namespace: namespace, labelSelector: MigrationPlanner.selector(of: daemonSet)).items
+        }.filter { $0.json[path: ["metadata", "deletionTimestamp"]] == nil }
+    }
+
+    static func isCurrent(_ pod: Pod, hash: String) -> Bool { pod.labels["controller-revision-hash"] == hash }
+
+    /// Deletes each node's kube-proxy pod that is not on the current template, then waits until every
+    /// node has one that is. A node already replaced is left alone, so a re-run replaces nothing twice.
+    func replacePods(on nodes: [String]) async throws(StepFailure) {
+        let (daemonSet, hash) = try await currentRevision()
+        let wanted = Set(nodes)
+        for pod in try await kubeProxyPods(daemonSet) where wanted.contains(pod.nodeName ?? "") && !Self.isCurrent(pod, hash: hash) {
+            try await deletePod(pod)
+        }
+        while true {
+            let pods = try await kubeProxyPods(daemonSet)
+            let replaced = Set(pods.filter { Self.isCurrent($0, hash: hash) }.compactMap(\.nodeName))
+            let missing = wanted.subtracting(replaced)
+            if missing.isEmpty { return }
+            try checkDeadline("new kube-proxy pods on \(missing.sorted().prefix(5).joined(separator: ", "))")
+            await pause()
+        }
+    }
+
+    func deletePod(_ pod: Pod) async throws(StepFailure) {
+        do throws(KubeAPIError) {
+            try await client.delete(Pod.self, name: pod.name, namespace: namespace)
+        } catch let error where error.kind == .notFound {
+            return
+        } catch {
+            throw StepFailure(error)
+        }
+    }
+
+    /// The verdict on one pod, reading its log once it is Ready.
+    func verdict(_ pod: Pod, mode: ProxyMode) async -> NodeVerdict {
+        var log: String?
+        if pod.isReady {
+            do {
+                log = try await client.logs(pod: pod.name, namespace: namespace, container: state.originalDaemonSet.container)
+            } catch {
+                return .pending("node \(pod.nodeName ?? "?"): the log of pod \(pod.name) cannot be read yet (\(error))")
+            }
+        }
+        return NodeVerdict.judge(pod: pod, container: state.originalDaemonSet.container, mode: mode, log: log)
+    }
+
+    /// Every listed node's current pod is Ready, not restarting, and logs the mode's start-up line.
+    func verify(nodes: [String], mode: ProxyMode) async throws(StepFailure) {
+        var verified = Set<String>()
+        var waitingFor = "kube-proxy to start in \(mode.rawValue) mode"
+        while true {
+            let (daemonSet, hash) = try await currentRevision()
+            let pods = try await kubeProxyPods(daemonSet).filter { Self.isCurrent($0, hash: hash) }
+            for node in nodes where !verified.contains(node) {
+                guard let pod = pods.first(where: { $0.nodeName == node }) else {
+                    waitingFor = "a new kube-proxy pod on node \(node)"
+                    continue
+                }
+                switch await verdict(pod, mode: mode) {
+                case .verified: verified.insert(node)
+                case .failed(let reason): throw StepFailure(message: reason)
+                case .pending(let reason): waitingFor = reason
+                }
+            }
+            if verified.count == Set(nodes).count { return }
+            try checkDeadline(waitingFor)
+            await pause()
+        }
+    }
+
+    /// The DaemonSet's rollout (kubectl's rule), then every pod proves `mode`. With an OnDelete strategy
+    /// kpswitch replaces the pods itself, one at a time; during a rollback a pod still showing the other
+    /// mode (one restarted from the edited configuration) is replaced once.
+    func awaitRollout(mode: ProxyMode) async throws(StepFailure) {
+        var replaced = Set<String>()
+        let rollingBack = state.record.rollback != nil
+        var lastLine = ""
+        var lastPrinted = ContinuousClock.now - .seconds(1)
+        while true {
+            let (daemonSet, hash) = try await currentRevision()
+            let pods = try await kubeProxyPods(daemonSet)
+            let current = pods.filter { Self.isCurrent($0, hash: hash) }
+            let stale = pods.filter { !Self.isCurrent($0, hash: hash) }
+            var verified = 0
+            var pending = 0
+            var wrong: [Pod] = []
+            var waitingFor = "the rollout of \(daemonSetRef)"
+            for pod in current {
+                switch await verdict(pod, mode: mode) {
+                case .verified: verified += 1
+                case .pending(let reason):
+                    pending += 1
+                    waitingFor = reason
+                case .failed(let reason):
+                    guard rollingBack, !replaced.contains(pod.uid ?? pod.name) else { throw StepFailure(message: reason) }
+                    wrong.append(pod)
+                }
+            }
+            let desired = daemonSet.desiredNumberScheduled
+            // One pod at a time, and only while no other is starting, so at most one node is without kube-proxy.
+            if pending == 0, let pod = wrong.first ?? (daemonSet.updateStrategyType == "OnDelete" ? stale.first : nil) {
+                replaced.insert(pod.uid ?? pod.name)
+                try await deletePod(pod)
+            }
+            let counts = "updated \(daemonSet.updatedNumberScheduled) / verified \(verified) / total \(desired)"
+            // At most one line a second, and one when the counts reach the total.
+            if counts != lastLine, ContinuousClock.now - lastPrinted >= .seconds(1) || verified >= desired {
+                progress("rollout: \(counts), elapsed \(BatchProgress.format(elapsed()))")
+                lastLine = counts
+                lastPrinted = .now
+            }
+            if stale.isEmpty, verified >= desired, daemonSet.updatedNumberScheduled >= desired, daemonSet.numberAvailable >= desired {
+                return
+            }
+            try checkDeadline(waitingFor)
+            await pause()
+        }
+    }
+}
+
+/// What kpswitch changes in a DaemonSet, for recognising its own write in a copy the server defaulted.
+struct Fingerprint: Equatable {
+    let strategy: String?
+    let configMap: String?
+    let initContainers: [String]
+    let restartedAt: String?
+
+    init(_ daemonSet: JSONValue, volume: String) {
+        strategy = daemonSet[path: ["spec", "updateStrategy", "type"]]?.stringValue
+        configMap = (daemonSet[path: ["spec", "template", "spec", "volumes"]]?.arrayValue ?? [])
+            .first { $0["name"]?.stringValue == volume }?[path: ["configMap", "name"]]?.stringValue
+        initContainers = (daemonSet[path: ["spec", "template", "spec", "initContainers"]]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }
+        restartedAt = daemonSet[path: ["spec", "template", "metadata", "annotations", DaemonSetChange.restartedAtKey]]?.stringValue
+    }
+}

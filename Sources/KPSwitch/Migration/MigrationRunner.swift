@@ -1,0 +1,183 @@
+import Foundation
+import KubeAPI
+import Logging
+
+/// Why a step failed. A conflict means someone else changed kube-proxy's objects: the run stops without
+/// rolling back, since a rollback would overwrite their change.
+struct StepFailure: Error, Sendable {
+    let message: String
+    var isConflict = false
+
+    static func conflict(_ message: String) -> StepFailure { StepFailure(message: message, isConflict: true) }
+
+    init(message: String, isConflict: Bool = false) {
+        self.message = message
+        self.isConflict = isConflict
+    }
+
+    init(_ error: KubeAPIError) {
+        self.init(message: error.description)
+    }
+}
+
+/// Drives `MigrationMachine` against the cluster: records the state in `kpswitch-state` before each step
+/// acts and after it completes, performs the step through the API, and keeps the Lease while it runs.
+actor MigrationRunner {
+    let client: KubeClient
+    let namespace: String
+    let lock: MigrationLock
+    let logger: Logger
+    let progress: @Sendable (String) -> Void
+    /// How long a migration (and, after a failure, its rollback) may take.
+    let timeout: Duration
+    /// Roll back over changes made by someone else (`rollback --force`).
+    let force: Bool
+    let pollInterval: Duration
+
+    var state: MigrationState
+    private var stateResourceVersion: String?
+    private var deadline: ContinuousClock.Instant
+    private let started = ContinuousClock.now
+
+    init(
+        client: KubeClient, namespace: String, lock: MigrationLock, state: MigrationState, stateResourceVersion: String?,
+        timeout: Duration, force: Bool = false, pollInterval: Duration = .milliseconds(500), logger: Logger,
+        progress: @escaping @Sendable (String) -> Void
+    ) {
+        self.client = client
+        self.namespace = namespace
+        self.lock = lock
+        self.state = state
+        self.stateResourceVersion = stateResourceVersion
+        self.timeout = timeout
+        self.force = force
+        self.pollInterval = pollInterval
+        self.logger = logger
+        self.progress = progress
+        deadline = .now + timeout
+    }
+
+    /// Runs the recorded machine to its end and returns the outcome; throws only when the state itself
+    /// cannot be written (the cluster is then wherever the last recorded step left it).
+    func drive(_ machine: MigrationMachine) async throws(KPSwitchError) -> MigrationOutcome {
+        var machine = machine
+        state.record = machine.record
+        while case .perform(let step) = machine.nextAction {
+            let rollingBack = machine.record.rollback != nil
+            do throws(KPSwitchError) {
+                try await lock.check()
+            } catch {
+                _ = machine.stepFailed(step, error: error.message, mayRollBack: false)
+                state.record = machine.record
+                break
+            }
+            state.stepState = "acting"
+            state.log("started: \(step.summary)")
+            try await save()
+            progress("\(rollingBack ? "rollback" : "step") \(position(machine)): \(step.summary)")
+            do throws(StepFailure) {
+                try await perform(step)
+                state.log("completed: \(step.summary)")
+                _ = machine.stepSucceeded(step)
+            } catch {
+                state.log("failed: \(step.summary): \(error.message)")
+                progress("failed: \(step.summary): \(error.message)")
+                _ = machine.stepFailed(step, error: error.message, mayRollBack: !error.isConflict)
+                if !rollingBack, machine.record.rollback != nil {
+                    // The rollback gets a fresh budget: it must not fail because the migration used its own up.
+                    deadline = .now + timeout
+                    progress("rolling back: \(machine.record.failure ?? error.message)")
+                }
+            }
+            state.record = machine.record
+            state.stepState = "done"
+            if case .finish(let outcome) = machine.nextAction { state.log("finished: \(outcome.name)") }
+            try await save()
+            if !rollingBack, case .verifyNodes = step {
+                progress(BatchProgress(record: state.record).line(elapsed: .now - started))
+            }
+        }
+        guard case .finish(let outcome) = machine.nextAction else {
+            return .failed(reason: "the run ended before the migration finished")
+        }
+        return outcome
+    }
+
+    private func position(_ machine: MigrationMachine) -> String {
+        if let rollback = machine.record.rollback { return "\(machine.record.rollbackCompleted + 1)/\(rollback.count)" }
+        return "\(machine.record.completed + 1)/\(machine.record.plan.steps.count)"
+    }
+
+    func elapsed() -> Duration { .now - started }
+
+    // MARK: - The state ConfigMap
+
+    /// Writes `kpswitch-state`. We hold the Lease, so a 409 is our own earlier write seen late: take the
+    /// current resourceVersion and write again.
+    func save() async throws(KPSwitchError) {
+        state.updatedAt = Timestamp.rfc3339(Date())
+        var configMap = ConfigMap(name: MigrationState.configMapName, namespace: namespace)
+        configMap.labels = ["app.kubernetes.io/managed-by": "kpswitch"]
+        configMap.data = try state.encodedData()
+        for _ in 0..<3 {
+            do throws(KubeAPIError) {
+                if let stateResourceVersion {
+                    configMap.resourceVersion = stateResourceVersion
+                    self.stateResourceVersion = try await client.update(configMap).resourceVersion
+                } else {
+                    let created = try await TransientRetry.create { () async throws(KubeAPIError) in try await client.create(configMap) }
+                    self.stateResourceVersion = created.resourceVersion
+                }
+                return
+            } catch let error where error.kind == .conflict || error.kind == .alreadyExists {
+                do throws(KubeAPIError) {
+                    stateResourceVersion = try await client.get(ConfigMap.self, name: MigrationState.configMapName, namespace: namespace).resourceVersion
+                } catch {
+                    throw Self.unsaved(error, state: state)
+                }
+            } catch {
+                throw Self.unsaved(error, state: state)
+            }
+        }
+        throw KPSwitchError(
+            status: .rollbackIncomplete,
+            message: "ConfigMap \(MigrationState.configMapName) kept changing under kpswitch although it holds the Lease; kpswitch stopped at '\(state.currentStep ?? "the end")'.",
+            remediation: "Find who writes it, then run kpswitch migrate --resume or kpswitch rollback.", runbook: .rollback("exit-5-rollback-incomplete"))
+    }
+
+    static func unsaved(_ error: KubeAPIError, state: MigrationState) -> KPSwitchError {
+        KPSwitchError(
+            status: .rollbackIncomplete,
+            message: "the migration state could not be written to ConfigMap \(MigrationState.configMapName) (\(error.description)); kpswitch stopped at '\(state.currentStep ?? "the end")'.",
+            remediation: "When the API server answers again, run kpswitch migrate --resume to continue or kpswitch rollback to undo; both start from the last recorded step.",
+            runbook: .rollback("exit-5-rollback-incomplete"))
+    }
+
+    /// The recorded state and its resourceVersion, or nil when no migration was ever recorded.
+    static func readState(client: KubeClient, namespace: String) async throws(KPSwitchError) -> (MigrationState, String?)? {
+        do {
+            let configMap = try await client.get(ConfigMap.self, name: MigrationState.configMapName, namespace: namespace)
+            return (try MigrationState(data: configMap.data), configMap.resourceVersion)
+        } catch let error as KubeAPIError where error.kind == .notFound {
+            return nil
+        } catch {
+            throw KPSwitchError(error)
+        }
+    }
+
+    // MARK: - Waiting
+
+    func checkDeadline(_ waitingFor: String) throws(StepFailure) {
+        if ContinuousClock.now >= deadline {
+            throw StepFailure(message: "timed out after \(BatchProgress.format(timeout)) waiting for \(waitingFor)")
+        }
+    }
+
+    func pause() async {
+        do {
+            try await Task.sleep(for: pollInterval)
+        } catch {
+            // Cancelled: the caller's next deadline check or request ends the wait.
+        }
+    }
+}

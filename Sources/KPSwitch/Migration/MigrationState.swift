@@ -1,0 +1,238 @@
+import Foundation
+import KubeAPI
+
+/// What `kpswitch-state` holds: everything a fresh process on any machine needs to resume or roll back a
+/// migration. Each part is one key of the ConfigMap (Docs/migration-state.md lists them).
+public struct MigrationState: Codable, Equatable, Sendable {
+    /// The original kube-proxy ConfigMap, byte for byte.
+    public struct OriginalConfigMap: Codable, Equatable, Sendable {
+        public let name: String
+        /// The key kube-proxy reads (`config.conf`, `config`).
+        public let key: String
+        public let resourceVersion: String
+        public let data: [String: String]
+    }
+
+    /// The original DaemonSet's update strategy and pod template, as the API server returned them.
+    public struct OriginalDaemonSet: Codable, Equatable, Sendable {
+        public let name: String
+        /// The container that runs kube-proxy (its log shows the mode).
+        public let container: String
+        /// The pod template volume that carries the ConfigMap.
+        public let volume: String
+        public let resourceVersion: String
+        public let generation: Int
+        public let updateStrategy: JSONValue
+        public let template: JSONValue
+    }
+
+    /// The target and the text kpswitch writes, decided once at plan time so that a resume writes the same.
+    public struct Target: Codable, Equatable, Sendable {
+        public let mode: ProxyMode
+        public let scheduler: String?
+        public let strictARP: Bool?
+        /// `<original>-kpswitch-<mode>`.
+        public let stagedConfigMap: String
+        /// The original key's text with the surgical edit.
+        public let configText: String
+        /// The keys whose values change, for the plan and status.
+        public let changedKeys: [String]
+        /// kube-proxy's `--config` path, which the cleanup init container passes on.
+        public let configPath: String
+    }
+
+    /// What kpswitch itself last wrote, so a later step can tell its own change from someone else's.
+    public struct Applied: Codable, Equatable, Sendable {
+        public var configMapResourceVersion: String?
+        public var daemonSetGeneration: Int?
+    }
+
+    public struct HistoryEntry: Codable, Equatable, Sendable {
+        public let time: String
+        public let holder: String
+        public let event: String
+    }
+
+    /// One finished migration, kept for `status`.
+    public struct PastMigration: Codable, Equatable, Sendable {
+        public let from: ProxyMode
+        public let to: ProxyMode
+        public let strategy: MigrationPlan.Strategy
+        public let outcome: String
+        public let startedAt: String
+        public let finishedAt: String
+    }
+
+    public var record: MigrationMachine.Record
+    public let originalConfigMap: OriginalConfigMap
+    public let originalDaemonSet: OriginalDaemonSet
+    public let target: Target
+    public var applied: Applied
+    public var holder: String
+    public let startedAt: String
+    public var updatedAt: String
+    /// `acting` while the step named by `step` runs, `done` after it completed.
+    public var stepState: String
+    public var history: [HistoryEntry]
+    public var pastMigrations: [PastMigration]
+
+    /// Whether the migration still needs `--resume` or `rollback`.
+    public var isUnfinished: Bool {
+        switch record.outcome {
+        case nil, .stopped?, .rollbackIncomplete?: true
+        default: false
+        }
+    }
+
+    /// `migrating`, `rollingBack` or `finished`.
+    public var phase: String {
+        if record.outcome != nil { return "finished" }
+        return record.rollback == nil ? "migrating" : "rollingBack"
+    }
+
+    /// The step in progress or next, as progress messages name it.
+    public var currentStep: String? {
+        guard case .perform(let step) = MigrationMachine(record: record).nextAction else { return nil }
+        return step.summary
+    }
+
+    static let maxHistory = 500
+
+    mutating func log(_ event: String, at time: Date = Date()) {
+        history.append(HistoryEntry(time: Timestamp.rfc3339(time), holder: holder, event: event))
+        if history.count > Self.maxHistory { history.removeFirst(history.count - Self.maxHistory) }
+    }
+}
+
+extension MigrationState {
+    /// The ConfigMap's name.
+    public static let configMapName = "kpswitch-state"
+
+    enum Key {
+        static let record = "record"
+        static let completed = "completed"
+        static let rollbackCompleted = "rollbackCompleted"
+        static let phase = "phase"
+        static let step = "step"
+        static let stepState = "stepState"
+        static let outcome = "outcome"
+        static let originalConfigMap = "originalConfigMap"
+        static let originalDaemonSet = "originalDaemonSet"
+        static let target = "target"
+        static let applied = "applied"
+        static let holder = "holder"
+        static let startedAt = "startedAt"
+        static let updatedAt = "updatedAt"
+        static let history = "history"
+        static let pastMigrations = "pastMigrations"
+    }
+
+    /// The ConfigMap's data: JSON documents for the structured parts, plain strings for what a watcher reads.
+    func encodedData() throws(KPSwitchError) -> [String: String] {
+        var data: [String: String] = [
+            Key.record: try Self.json(record),
+            Key.completed: String(record.completed),
+            Key.rollbackCompleted: String(record.rollbackCompleted),
+            Key.phase: phase,
+            Key.stepState: stepState,
+            Key.originalConfigMap: try Self.json(originalConfigMap),
+            Key.originalDaemonSet: try Self.json(originalDaemonSet),
+            Key.target: try Self.json(target),
+            Key.applied: try Self.json(applied),
+            Key.holder: holder,
+            Key.startedAt: startedAt,
+            Key.updatedAt: updatedAt,
+            Key.history: try Self.json(history),
+            Key.pastMigrations: try Self.json(pastMigrations),
+        ]
+        if let step = currentStep { data[Key.step] = step }
+        if let outcome = record.outcome { data[Key.outcome] = outcome.name }
+        return data
+    }
+
+    init(data: [String: String]) throws(KPSwitchError) {
+        record = try Self.decode(MigrationMachine.Record.self, data, Key.record)
+        originalConfigMap = try Self.decode(OriginalConfigMap.self, data, Key.originalConfigMap)
+        originalDaemonSet = try Self.decode(OriginalDaemonSet.self, data, Key.originalDaemonSet)
+        target = try Self.decode(Target.self, data, Key.target)
+        applied = try Self.decode(Applied.self, data, Key.applied)
+        history = try Self.decode([HistoryEntry].self, data, Key.history)
+        pastMigrations = data[Key.pastMigrations] == nil ? [] : try Self.decode([PastMigration].self, data, Key.pastMigrations)
+        holder = data[Key.holder] ?? ""
+        startedAt = data[Key.startedAt] ?? ""
+        updatedAt = data[Key.updatedAt] ?? ""
+        stepState = data[Key.stepState] ?? "done"
+    }
+
+    private static func json<T: Encodable>(_ value: T) throws(KPSwitchError) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        do {
+            return String(decoding: try encoder.encode(value), as: UTF8.self)
+        } catch {
+            throw KPSwitchError(status: .runtimeError, message: "the migration state could not be encoded: \(error).")
+        }
+    }
+
+    private static func decode<T: Decodable>(_ type: T.Type, _ data: [String: String], _ key: String) throws(KPSwitchError) -> T {
+        guard let text = data[key] else {
+            throw unreadable("key \(key) is missing")
+        }
+        do {
+            return try JSONDecoder().decode(type, from: Data(text.utf8))
+        } catch {
+            throw unreadable("key \(key) is not what this kpswitch version writes (\(error))")
+        }
+    }
+
+    static func unreadable(_ reason: String) -> KPSwitchError {
+        KPSwitchError(
+            status: .runtimeError,
+            message: "ConfigMap \(configMapName) cannot be read: \(reason).",
+            remediation: "Use the kpswitch version that started the migration, or follow the manual rollback.",
+            runbook: .rollback("manual-rollback-on-kubeadm"))
+    }
+}
+
+extension MigrationOutcome {
+    /// The outcome's name as JSON reports and `kpswitch-state` spell it.
+    public var name: String {
+        switch self {
+        case .migrated: "migrated"
+        case .migratedWithLeftovers: "migratedWithLeftovers"
+        case .failed: "failed"
+        case .rolledBack: "rolledBack"
+        case .rollbackIncomplete: "rollbackIncomplete"
+        case .stopped: "stopped"
+        }
+    }
+}
+
+/// Kubernetes timestamps: RFC 3339 for ours, MicroTime for Lease fields.
+enum Timestamp {
+    static func rfc3339(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: date)
+    }
+
+    static func microTime(_ date: Date) -> String {
+        let seconds = date.timeIntervalSince1970.rounded(.down)
+        let micros = Int(((date.timeIntervalSince1970 - seconds) * 1_000_000).rounded(.down))
+        return rfc3339(Date(timeIntervalSince1970: seconds)).dropLast() + "." + String(format: "%06d", micros) + "Z"
+    }
+
+    static func parse(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime]
+        if let date = formatter.date(from: text) { return date }
+        // MicroTime has six fractional digits, more than ISO8601DateFormatter reads: drop the extra ones.
+        if let dot = text.firstIndex(of: "."), let zone = text[dot...].firstIndex(where: { $0 == "Z" || $0 == "+" || $0 == "-" }) {
+            let fraction = text[text.index(after: dot)..<zone].prefix(3)
+            return parse(String(text[..<dot]) + "." + fraction + String(text[zone...]))
+        }
+        return nil
+    }
+}
