@@ -8,15 +8,17 @@
 # wall time, and the API requests kube-sim served (its counts, read with SIGUSR1 before and after). Prints the
 # ratios kpswitch/kubectl. kpswitch does more than kubectl here: it verifies every node's pod and start-up log
 # (twice: after its batch, and after the final rolling restart); kubectl only watches the DaemonSet's counters.
-# Usage: Benchmarks/migrate.sh [NODES] [POD_START_DELAY]     (defaults 1000 and 50ms; release build)
+# Usage: [SCRATCH_PATH=.build-release] Benchmarks/migrate.sh [NODES] [POD_START_DELAY]   (defaults 1000, 50ms; release)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NODES=${1:-1000}
 DELAY=${2:-50ms}
 
-swift build -c release --product kpswitch >/dev/null
-swift build -c release --product kube-sim >/dev/null
-BIN=$(swift build -c release --show-bin-path)
+# SCRATCH_PATH: a separate build folder, so that the release build does not wait for a debug build of .build.
+BUILD=(swift build -c release ${SCRATCH_PATH:+--scratch-path "$SCRATCH_PATH"})
+"${BUILD[@]}" --product kpswitch >/dev/null
+"${BUILD[@]}" --product kube-sim >/dev/null
+BIN=$("${BUILD[@]}" --show-bin-path)
 WORK=$(mktemp -d)
 PID=
 trap '[[ -n "$PID" ]] && kill "$PID" 2>/dev/null; rm -rf "$WORK"' EXIT

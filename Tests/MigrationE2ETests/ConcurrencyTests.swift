@@ -58,26 +58,31 @@ struct ConcurrencyTests {
         let shape = ClusterShape.kubeadm
         try await TestCluster.with(shape, try shape.scenario(mode: "iptables")) { cluster in
             let edited = Locked(false)
+            let kubectl = Locked<(status: Int32, output: String)?>(nil)
             cluster.onStateWrite { data in
-                // After step 4 (pointing the DaemonSet at the staged ConfigMap), from outside the store's lock.
+                // Once the DaemonSet points at the staged ConfigMap (step 4 done), with real kubectl, off the store's lock.
                 guard data["completed"] == "4", !edited.withLock({ let was = $0; $0 = true; return was }) else { return }
                 Thread {
+                    let patch: [String]
                     switch edit {
                     case .configMap:
-                        try? cluster.edit(.configMaps, shape.configMapName) { cm in
-                            let text = cm[path: ["data", shape.configKey]]?.stringValue ?? ""
-                            cm[path: ["data", shape.configKey]] = .string(
-                                text.replacingOccurrences(of: "clusterCIDR: 172.17.0.0/16", with: "clusterCIDR: 172.18.0.0/16"))
-                        }
+                        let text = cluster.kubeProxyConfig ?? ""
+                        let changed = text.replacingOccurrences(of: "clusterCIDR: 172.17.0.0/16", with: "clusterCIDR: 172.18.0.0/16")
+                        let body = try? JSONSerialization.data(withJSONObject: ["data": [shape.configKey: changed]])
+                        patch = ["patch", "configmap", shape.configMapName, "--type", "merge", "-p", String(decoding: body ?? Data(), as: UTF8.self)]
                     case .daemonSet:
-                        try? cluster.edit(.daemonSets, "kube-proxy") { ds in
-                            ds[path: ["spec", "template", "metadata", "annotations", "example.com/edited-by"]] = "colleague"
-                        }
+                        patch = ["patch", "daemonset", "kube-proxy", "--type", "merge",
+                                 "-p", #"{"spec":{"template":{"metadata":{"annotations":{"example.com/edited-by":"colleague"}}}}}"#]
                     }
+                    let result = try? cluster.kubectl(patch)
+                    kubectl.withLock { $0 = result ?? (-1, "kubectl did not start") }
                 }.start()
             }
             let result = try await cluster.kpswitch(["migrate", "--to", "nftables", "--yes", "--timeout", "2m"] + Strategy.canary.arguments)
             #expect(edited.value, "the record never showed step 4 completed")
+            let deadline = ContinuousClock.now + .seconds(30)
+            while edited.value, kubectl.value == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(kubectl.value?.status == 0, "kubectl patch: \(kubectl.value?.output ?? "did not finish")")
             #expect(result.status == 4 || result.status == 5, "\(result)")
             let message = result.stdout + result.stderr
             let name = edit == .configMap ? shape.configMapName : "kube-proxy"

@@ -26,8 +26,8 @@ struct SafetyTests {
     func dryRun(output: String) async throws {
         let shape = ClusterShape.kubeadm
         try await TestCluster.with(shape, try shape.scenario(mode: "iptables")) { cluster in
+            let version = try await cluster.settledResourceVersion()
             let writes = cluster.writeRequestCount
-            let version = cluster.store.currentResourceVersion
             let before = try cluster.kubeProxyObjects()
             let result = try await cluster.kpswitch(["migrate", "--to", "ipvs", "--dry-run", "-o", output])
             #expect(result.status == 0, "\(result)")
@@ -55,8 +55,8 @@ struct SafetyTests {
     func confirmationRequired(arguments: [String]) async throws {
         let shape = ClusterShape.kubeadm
         try await TestCluster.with(shape, try shape.scenario(mode: "iptables")) { cluster in
+            let version = try await cluster.settledResourceVersion()
             let writes = cluster.writeRequestCount
-            let version = cluster.store.currentResourceVersion
             let result = try await cluster.kpswitch(arguments)
             #expect(result.status == 2, "\(result)")
             #expect(result.stderr.contains("--yes"), "\(result)")

@@ -54,7 +54,9 @@ final class TestCluster: Sendable {
 
     func shutdown() async {
         for id in watchIDs.value { store.stopWatch(id) }
+        stateHandlers.withLock { $0 = [] }
         try? FileManager.default.removeItem(atPath: kubeconfig)
+        try? FileManager.default.removeItem(atPath: kubeconfig + ".cache")
         try? await sim.shutdown()
     }
 
@@ -136,15 +138,39 @@ final class TestCluster: Sendable {
             }
     }
 
+    /// Waits until every node runs a Ready kube-proxy pod and the DaemonSet's status says so.
     func waitUntilKubeProxyReady(limit: Duration = .seconds(60)) async throws {
         let deadline = ContinuousClock.now + limit
         let nodes = Set(nodeNames)
         while ContinuousClock.now < deadline {
             let pods = kubeProxyPods
-            if Set(pods.filter(\.ready).map(\.node)) == nodes && pods.count == nodes.count { return }
+            let status = daemonSet?["status"]
+            let counted = ["desiredNumberScheduled", "updatedNumberScheduled", "numberReady", "numberAvailable"]
+                .allSatisfy { status?[$0]?.intValue == Int64(nodes.count) }
+                && status?["observedGeneration"] == daemonSet?[path: ["metadata", "generation"]]
+            if Set(pods.filter(\.ready).map(\.node)) == nodes && pods.count == nodes.count && counted { return }
             try await Task.sleep(for: .milliseconds(50))
         }
         throw E2EFailure("kube-proxy is not Ready on every node of \(nodes.sorted()): \(kubeProxyPods)")
+    }
+
+    /// The cluster's resourceVersion once the simulated controllers have stopped writing (unchanged for 300 ms), so
+    /// that a later difference can only come from a client.
+    func settledResourceVersion() async throws -> Int64 {
+        var version = store.currentResourceVersion
+        var since = ContinuousClock.now
+        let deadline = since + .seconds(30)
+        while ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+            let now = store.currentResourceVersion
+            if now != version {
+                version = now
+                since = ContinuousClock.now
+            } else if ContinuousClock.now - since >= .milliseconds(300) {
+                return version
+            }
+        }
+        throw E2EFailure("the simulated cluster kept changing for 30 s")
     }
 
     // MARK: kpswitch
@@ -158,7 +184,24 @@ final class TestCluster: Sendable {
         try KPSwitchProcess(arguments + ["--kubeconfig", kubeconfig])
     }
 
-    /// Edits a kube-system object the way a colleague's `kubectl edit` would, from outside kpswitch.
+    /// Real kubectl against this cluster (a colleague at work), blocking: call it off the concurrency pool.
+    func kubectl(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/kubectl")
+        process.arguments = arguments + ["--kubeconfig", kubeconfig, "-n", namespace]
+        var environment = ProcessInfo.processInfo.environment
+        environment["KUBECACHEDIR"] = kubeconfig + ".cache"
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// Edits a kube-system object in the store directly (no API request, so no request count and no fault).
     func edit(_ resource: ResourceType, _ name: String, _ change: @escaping @Sendable (inout JSONValue) -> Void) throws {
         try store.modify(resource, namespace: namespace, name: name) { (current) throws(APIError) -> JSONValue in
             var updated = current
