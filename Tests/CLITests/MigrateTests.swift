@@ -20,6 +20,17 @@ struct MigrateTests {
             podStartDelay: .milliseconds(150))
     }
 
+    /// Like Scenarios/eks.yaml: kube-proxy v1.31 in ipvs mode, ConfigMap kube-proxy-config key config, kernel 5.10.
+    static func eks() throws -> Scenario {
+        let objects = try ["eks-kube-proxy-config.yaml", "eks-kube-proxy-kubeconfig.yaml", "eks-kube-proxy-daemonset.yaml"].flatMap {
+            try Scenario.loadObjects(from: AdviseTests.packageRoot.appendingPathComponent("Scenarios/objects/\($0)").path)
+        }
+        return Scenario(
+            kubernetesVersion: "v1.31.0", objects: objects,
+            nodeGroups: [.init(namePrefix: "ip-10-0-1", count: 3, kernelVersion: "5.10.227-219.884.amzn2.x86_64", ipvs: .loaded)],
+            podStartDelay: .milliseconds(150))
+    }
+
     /// A running simulator with a kubeconfig for it.
     struct Cluster {
         let sim: KubeSimServer
@@ -109,7 +120,7 @@ struct MigrateTests {
         #expect(result.stderr.contains("--yes"))
     }
 
-    @Test("iptables to ipvs, canary: every node runs ipvs; the ConfigMap differs only in mode; the DaemonSet is as before; nothing staged is left")
+    @Test("iptables to ipvs, canary: every node runs ipvs; the ConfigMap differs only in mode; the DaemonSet is as before; nothing staged is left; rollback then restores exactly")
     func canaryMigrates() async throws {
         let cluster = try await Cluster.start(try Self.kubeadm())
         let configBefore = try #require(try cluster.get("configmap", "kube-proxy"))
@@ -120,7 +131,18 @@ struct MigrateTests {
         let staged = try cluster.get("configmap", "kube-proxy-kpswitch-ipvs")
         let lease = try cluster.get("lease", "kpswitch")
         let (statusResult, status) = try cluster.kpswitch(["status"])
+        let (rollback, rollbackJSON) = try cluster.kpswitch(["rollback", "--yes"])
+        let configBack = try cluster.get("configmap", "kube-proxy")
+        let dsBack = try cluster.get("daemonset", "kube-proxy")
+        let (_, statusBack) = try cluster.kpswitch(["status"])
         try await cluster.stop()
+
+        // kpswitch rollback after the migration finished: exactly as before, every node back on iptables.
+        #expect(rollback.status == 0, "\(rollback.stderr)")
+        #expect(rollbackJSON["outcome"] as? String == "rolledBack")
+        #expect(Self.same(configBefore["data"], configBack?["data"]))
+        #expect(Self.same(Self.spec(dsBefore).0, Self.spec(dsBack).0) && Self.same(Self.spec(dsBefore).1, Self.spec(dsBack).1))
+        #expect((statusBack["nodes"] as? [[String: Any]] ?? []).allSatisfy { $0["observedMode"] as? String == "iptables" })
 
         #expect(result.status == 0, "\(result.stderr)")
         #expect(json["kind"] as? String == "MigrationResult")
@@ -199,6 +221,92 @@ struct MigrateTests {
         #expect(staged == nil)
         #expect(nothing.status == 0)
         #expect(nothingJSON["outcome"] as? String == "nothingToRollBack")
+    }
+
+    @Test("EKS, rolling, ipvs to iptables: the ConfigMap differs only in mode, the template only by kubectl's restart mark")
+    func rollingEKS() async throws {
+        let cluster = try await Cluster.start(try Self.eks())
+        let configBefore = try #require(try cluster.get("configmap", "kube-proxy-config")?["data"] as? [String: String])
+        let dsBefore = try cluster.get("daemonset", "kube-proxy")
+        let (result, json) = try cluster.kpswitch(["migrate", "--to", "iptables", "--strategy", "rolling", "--yes"])
+        let configAfter = try #require(try cluster.get("configmap", "kube-proxy-config")?["data"] as? [String: String])
+        let dsAfter = try cluster.get("daemonset", "kube-proxy")
+        let (_, status) = try cluster.kpswitch(["status"])
+        try await cluster.stop()
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(json["outcome"] as? String == "migrated")
+        #expect(json["strategy"] as? String == "rolling")
+        let modeLine = try #require(configBefore["config"]?.split(separator: "\n").first { $0.hasPrefix("mode:") })
+        #expect(configAfter["config"] == configBefore["config"]?.replacingOccurrences(of: String(modeLine), with: "mode: \"iptables\""))
+        var template = try #require(Self.spec(dsAfter).1 as? [String: Any])
+        var metadata = try #require(template["metadata"] as? [String: Any])
+        let annotations = try #require(metadata["annotations"] as? [String: String])
+        #expect(annotations.keys.sorted() == ["kubectl.kubernetes.io/restartedAt"])
+        metadata["annotations"] = nil
+        template["metadata"] = metadata
+        #expect(Self.same(Self.spec(dsBefore).1, template))
+        #expect(Self.same(Self.spec(dsBefore).0, Self.spec(dsAfter).0))
+        #expect(status["configuredMode"] as? String == "iptables")
+        #expect((status["nodes"] as? [[String: Any]] ?? []).allSatisfy { $0["observedMode"] as? String == "iptables" })
+    }
+
+    @Test("EKS, rolling, nftables on kernel 5.10: the rollout fails, is rolled back by itself (exit 4), objects exactly as before")
+    func rollingFailsEKS() async throws {
+        let cluster = try await Cluster.start(try Self.eks())
+        let configBefore = try cluster.get("configmap", "kube-proxy-config")
+        let dsBefore = try cluster.get("daemonset", "kube-proxy")
+        let (result, json) = try cluster.kpswitch(["migrate", "--to", "nftables", "--strategy", "rolling", "--yes"])
+        let configAfter = try cluster.get("configmap", "kube-proxy-config")
+        let dsAfter = try cluster.get("daemonset", "kube-proxy")
+        let (_, status) = try cluster.kpswitch(["status"])
+        try await cluster.stop()
+        #expect(result.status == 4, "\(result.stdout)\n\(result.stderr)")
+        #expect(json["outcome"] as? String == "rolledBack")
+        #expect((json["reason"] as? String)?.contains("5.13") == true)
+        #expect(Self.same(configBefore?["data"], configAfter?["data"]))
+        #expect(Self.same(Self.spec(dsBefore).0, Self.spec(dsAfter).0))
+        #expect(Self.same(Self.spec(dsBefore).1, Self.spec(dsAfter).1))
+        #expect((status["nodes"] as? [[String: Any]] ?? []).allSatisfy { $0["observedMode"] as? String == "ipvs" })
+    }
+
+    @Test("--timeout runs out while the canary starts: stopped at once, rolled back by itself, exit 4")
+    func timeout() async throws {
+        var scenario = try Self.kubeadm()
+        scenario.podStartDelay = .seconds(3)
+        let cluster = try await Cluster.start(scenario)
+        let rollout = Process()
+        rollout.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        rollout.arguments = ["kubectl", "--kubeconfig", cluster.kubeconfig, "-n", "kube-system", "rollout", "status", "daemonset/kube-proxy", "--timeout=60s"]
+        rollout.standardOutput = FileHandle.nullDevice
+        try rollout.run()
+        rollout.waitUntilExit()
+        let configBefore = try cluster.get("configmap", "kube-proxy")
+        let dsBefore = try cluster.get("daemonset", "kube-proxy")
+        let (result, json) = try cluster.kpswitch(["migrate", "--to", "nftables", "--yes", "--timeout", "1s"])
+        let configAfter = try cluster.get("configmap", "kube-proxy")
+        let dsAfter = try cluster.get("daemonset", "kube-proxy")
+        try await cluster.stop()
+        #expect(result.status == 4, "\(result.stdout)\n\(result.stderr)")
+        #expect((json["reason"] as? String)?.contains("timed out after 1s") == true, "\(json)")
+        #expect(Self.same(configBefore?["data"], configAfter?["data"]))
+        #expect(Self.same(Self.spec(dsBefore).0, Self.spec(dsAfter).0) && Self.same(Self.spec(dsBefore).1, Self.spec(dsAfter).1))
+    }
+
+    @Test("5% of requests fail with 429 or 500: the migration still completes, and status reads through the same faults")
+    func flakyServer() async throws {
+        var scenario = try Self.kubeadm()
+        scenario.faults = Scenario.Faults(errors: [
+            Scenario.ErrorFault(verbs: ["*"], resources: ["*"], code: 429, rate: 0.025),
+            Scenario.ErrorFault(verbs: ["*"], resources: ["*"], code: 500, rate: 0.025),
+        ])
+        let cluster = try await Cluster.start(scenario)
+        let (result, json) = try cluster.kpswitch(["migrate", "--to", "nftables", "--yes"])
+        let (statusResult, status) = try cluster.kpswitch(["status"])
+        try await cluster.stop()
+        #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
+        #expect(json["outcome"] as? String == "migrated")
+        #expect(statusResult.status == 0, "\(statusResult.stderr)")
+        #expect((status["nodes"] as? [[String: Any]] ?? []).allSatisfy { $0["observedMode"] as? String == "nftables" })
     }
 
     @Test("a Lease held by a live process elsewhere: refused, naming the holder, exit 1, nothing changed")

@@ -181,6 +181,7 @@ struct MigrationMachineTests {
         (ProxyMode.iptables, ProxyMode.nftables, CleanupStrategy.Requested.auto, CleanupStrategy.kubeProxyCleansItself),
         (.ipvs, .nftables, .node, .kubeProxyCleansItself), (.nftables, .ipvs, .auto, .kubeProxyCleansItself),
         (.iptables, .ipvs, .auto, .initContainer), (.ipvs, .iptables, .node, .node), (.ipvs, .iptables, .none, .none),
+        (.ipvs, .ipvs, .auto, .kubeProxyCleansItself),
     ])
     func cleanup(_ from: ProxyMode, _ to: ProxyMode, _ requested: CleanupStrategy.Requested, _ expected: CleanupStrategy) {
         #expect(CleanupStrategy.choose(from: from, to: to, requested: requested) == expected)

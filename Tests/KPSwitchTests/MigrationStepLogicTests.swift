@@ -164,15 +164,18 @@ struct MigrationStepLogicTests {
         #expect(back == Self.original.template)
     }
 
-    @Test("a server-defaulted copy of kpswitch's write is recognised by what kpswitch changes")
+    @Test("a server-defaulted copy of kpswitch's write is recognised; anyone else's template change is not")
     func fingerprint() throws {
         let (strategy, template) = try DaemonSetChange.staged(
             Self.original, stagedConfigMap: "s", configPath: "/c", cleanup: .initContainer)
+        let ours = Fingerprint(updateStrategy: strategy, template: template)
         var defaulted = template
         defaulted[path: ["spec", "initContainers"]] = [["name": "kpswitch-cleanup", "terminationMessagePath": "/dev/termination-log"]]
-        let ours = Fingerprint(["spec": ["updateStrategy": strategy, "template": template]], volume: "kube-proxy")
-        #expect(Fingerprint(["spec": ["updateStrategy": strategy, "template": defaulted]], volume: "kube-proxy") == ours)
-        #expect(Fingerprint(["spec": ["updateStrategy": Self.original.updateStrategy, "template": Self.original.template]], volume: "kube-proxy") != ours)
+        #expect(Fingerprint(updateStrategy: strategy, template: defaulted) == ours)
+        var edited = template
+        edited[path: ["metadata", "annotations", "example.com/edited-by"]] = "colleague"
+        #expect(Fingerprint(updateStrategy: strategy, template: edited) != ours)
+        #expect(Fingerprint(updateStrategy: Self.original.updateStrategy, template: Self.original.template) != ours)
     }
 
     @Test("the plan's diff shows the changed line with context")
@@ -225,6 +228,33 @@ struct MigrationStepLogicTests {
     @Test("a state written by something else is refused with the manual procedure")
     func unreadableState() {
         #expect(throws: KPSwitchError.self) { try MigrationState(data: ["record": "{}"]) }
+    }
+
+    @Test("exit 5 names every remaining step with the command that does it by hand")
+    func rollbackIncompleteInstructions() {
+        let remaining: [MigrationStep] = [
+            .restoreOriginalDaemonSet, .replacePods(batch: 0, nodes: ["a"]), .verifyNodes(batch: 0, nodes: ["a"], mode: .iptables),
+            .deleteStagedConfig, .releaseLock,
+        ]
+        let result = MigrationEngine.result(
+            .rollbackIncomplete(reason: "a: crash-looping", rollbackError: "500 Internal Server Error", remaining: remaining),
+            state: Self.state(), namespace: "kube-system")
+        #expect(result.exitStatus == .rollbackIncomplete)
+        #expect(result.remaining == remaining.map(\.summary))
+        #expect(result.nextSteps.first?.contains("run kpswitch rollback again") == true)
+        #expect(result.nextSteps.contains { $0.contains("kubectl -n kube-system get configmap kpswitch-state -o jsonpath='{.data.originalDaemonSet}'") })
+        #expect(result.nextSteps.contains { $0.contains("kubectl -n kube-system delete pod -l k8s-app=kube-proxy --field-selector spec.nodeName=<node>") })
+        #expect(result.nextSteps.contains("kubectl -n kube-system delete configmap kube-proxy-kpswitch-ipvs"))
+        #expect(result.nextSteps.contains("kubectl -n kube-system delete lease kpswitch"))
+    }
+
+    @Test("a stopped run lists only what it changed in the cluster, and how to go on")
+    func stoppedResult() {
+        let done: [MigrationStep] = [.acquireLock, .backUp, .createStagedConfig, .pointDaemonSetAtStaged]
+        let result = MigrationEngine.result(.stopped(reason: "ConfigMap changed", done: done), state: Self.state(), namespace: "kube-system")
+        #expect(result.remaining == ["creating the staged ConfigMap", "pointing the DaemonSet at the staged ConfigMap"])
+        #expect(result.exitStatus == .rollbackIncomplete)
+        #expect(result.nextSteps.contains { $0.contains("kpswitch rollback") && $0.contains("--force") && $0.contains("--resume") })
     }
 
     @Test("the progress line counts nodes per batch")

@@ -13,7 +13,8 @@ public enum CleanupStrategy: String, Codable, Sendable {
     /// What `--cleanup auto|init-container|node|none` means for this pair. Asking for a cleanup that
     /// kube-proxy already does is not an error; it is simply not needed.
     public static func choose(from old: ProxyMode, to new: ProxyMode, requested: Requested) -> CleanupStrategy {
-        if old == .nftables || new == .nftables { return .kubeProxyCleansItself }
+        // Same mode (only ipvs.scheduler or strictARP change): kube-proxy reconciles its own state.
+        if old == new || old == .nftables || new == .nftables { return .kubeProxyCleansItself }
         switch requested {
         case .auto, .initContainer: return .initContainer
         case .node: return .node

@@ -61,7 +61,7 @@ public struct MigrationEngine: Sendable {
             // half-changed objects could confuse the plan.
             let lock = MigrationLock(client: client, namespace: namespace)
             try await lock.acquire()
-            return try await Self.releasing(lock) { () async throws(KPSwitchError) in
+            return try await releasing(lock) { () async throws(KPSwitchError) in
                 let existing = try await MigrationRunner.readState(client: client, namespace: namespace)
                 if let (old, _) = existing, old.isUnfinished { throw Self.unfinished(old, namespace: namespace) }
                 var prepared = try await MigrationPlanner(client: client, namespace: namespace).prepare(request, holder: lock.identity).state
@@ -81,7 +81,7 @@ public struct MigrationEngine: Sendable {
         try await access.withClient(logger: logger) { client in
             let lock = MigrationLock(client: client, namespace: namespace)
             try await lock.acquire()
-            return try await Self.releasing(lock) { () async throws(KPSwitchError) in
+            return try await releasing(lock) { () async throws(KPSwitchError) in
                 guard var (state, version) = try await MigrationRunner.readState(client: client, namespace: namespace) else {
                     throw KPSwitchError(
                         status: .runtimeError, message: "no migration is recorded in \(namespace) (ConfigMap \(MigrationState.configMapName) does not exist); there is nothing to resume.",
@@ -109,16 +109,16 @@ public struct MigrationEngine: Sendable {
     /// `kpswitch rollback`: from the recorded state, put the original ConfigMap and DaemonSet back.
     public func rollback(force: Bool, timeout: Duration) async throws(KPSwitchError) -> RollbackResult {
         try await access.withClient(logger: logger) { client in
-            guard let (recorded, _) = try await MigrationRunner.readState(client: client, namespace: namespace), recorded.isUnfinished else {
+            let recorded = try await MigrationRunner.readState(client: client, namespace: namespace)?.0
+            guard let recorded, recorded.canRollBack else {
+                let why = recorded.map { "the last migration recorded in \(namespace) ended \($0.record.outcome?.name ?? "?"); nothing of it is in place" }
                 return RollbackResult(
                     outcome: "nothingToRollBack", from: nil, to: nil,
-                    reason: "no unfinished migration is recorded in \(namespace)", remaining: nil,
-                    nextSteps: ["To go back after a finished migration, run kpswitch migrate --to <previous mode>."],
-                    exitStatus: .success)
+                    reason: why ?? "no migration is recorded in \(namespace)", remaining: nil, nextSteps: [], exitStatus: .success)
             }
             let lock = MigrationLock(client: client, namespace: namespace)
             try await lock.acquire()
-            return try await Self.releasing(lock) { () async throws(KPSwitchError) in
+            return try await releasing(lock) { () async throws(KPSwitchError) in
                 guard var (state, version) = try await MigrationRunner.readState(client: client, namespace: namespace) else {
                     throw KPSwitchError(status: .runtimeError, message: "ConfigMap \(MigrationState.configMapName) disappeared; nothing was changed.")
                 }
@@ -144,7 +144,7 @@ public struct MigrationEngine: Sendable {
     }
 
     /// Runs `body` and deletes the Lease afterwards, whatever happened.
-    static func releasing<T: Sendable>(
+    func releasing<T: Sendable>(
         _ lock: MigrationLock, _ body: () async throws(KPSwitchError) -> T
     ) async throws(KPSwitchError) -> T {
         let result: Result<T, KPSwitchError>
@@ -156,10 +156,8 @@ public struct MigrationEngine: Sendable {
         do throws(KPSwitchError) {
             try await lock.release()
         } catch {
-            // The Lease expires 30 s after its last renewal; the result matters more than this failure.
-            if case .success = result {
-                return try result.get()
-            }
+            // The command's own result matters more; the Lease expires 30 s after its last renewal anyway.
+            logger.warning("the kpswitch Lease could not be deleted (\(error.message)); it expires within \(MigrationLock.duration) s")
         }
         return try result.get()
     }
@@ -211,7 +209,7 @@ public struct MigrationEngine: Sendable {
             next += steps.map { Self.instruction(for: $0, state: state, namespace: namespace) }
         case .stopped(let why, let done):
             reason = why
-            remaining = done.map(\.summary)
+            remaining = done.filter(\.changesCluster).map(\.summary)
             next.append("kpswitch stopped and overwrote nothing of anyone else's. Look at the change, then either kpswitch rollback (add --force to put the recorded original back over it) or kpswitch migrate --resume.")
         }
         return MigrationResult(
@@ -275,9 +273,8 @@ extension MigrationRunner {
         if configMap.data != state.originalConfigMap.data && configMap.data != editedData {
             changed.append("ConfigMap \(namespace)/\(state.originalConfigMap.name) (resourceVersion \(configMap.resourceVersion ?? "?"))")
         }
-        let expected = state.applied.daemonSetGeneration ?? state.originalDaemonSet.generation
-        if daemonSet.generation != expected && daemonSet.generation != state.originalDaemonSet.generation {
-            changed.append("DaemonSet \(namespace)/\(state.originalDaemonSet.name) (generation \(daemonSet.generation ?? 0), kpswitch last wrote \(expected))")
+        if !isAsKPSwitchLeftIt(daemonSet, rollingBack: true) {
+            changed.append("DaemonSet \(namespace)/\(state.originalDaemonSet.name) (generation \(daemonSet.generation ?? 0))")
         }
         guard !changed.isEmpty else { return }
         guard force else {

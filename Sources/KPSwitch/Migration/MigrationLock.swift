@@ -14,6 +14,7 @@ actor MigrationLock {
     private var renewal: Task<Void, Never>?
     /// Set when a renewal found the Lease held by someone else: the run must stop.
     private(set) var lostTo: String?
+    private var released = false
 
     init(client: KubeClient, namespace: String, identity: String = LockHolder.current.description) {
         self.client = client
@@ -92,8 +93,11 @@ actor MigrationLock {
     /// One renewal. A failed request is tried again at the next interval (the Lease lasts three of them);
     /// a Lease now held by someone else marks the lock as lost.
     func renew() async {
+        guard !released else { return }
         do {
             var lease = try await client.get(Lease.self, name: Self.leaseName, namespace: namespace)
+            // release() may have run while the read was in flight (actor reentrancy).
+            guard !released else { return }
             guard lease.holderIdentity == identity else {
                 lostTo = lease.holderIdentity ?? "nobody"
                 return
@@ -117,16 +121,23 @@ actor MigrationLock {
 
     /// Stops renewing and deletes the Lease if it is still ours.
     func release() async throws(KPSwitchError) {
+        released = true
         renewal?.cancel()
         renewal = nil
-        do throws(KubeAPIError) {
-            let lease = try await client.get(Lease.self, name: Self.leaseName, namespace: namespace)
-            guard lease.holderIdentity == identity else { return }
-            try await client.delete(Lease.self, name: Self.leaseName, namespace: namespace, resourceVersion: lease.resourceVersion)
-        } catch let error where error.kind == .notFound {
-            return
-        } catch {
-            throw KPSwitchError(error)
+        // A renewal already in flight can change the resourceVersion between our read and our delete: read again.
+        for attempt in 1...3 {
+            do throws(KubeAPIError) {
+                let lease = try await client.get(Lease.self, name: Self.leaseName, namespace: namespace)
+                guard lease.holderIdentity == identity else { return }
+                try await client.delete(Lease.self, name: Self.leaseName, namespace: namespace, resourceVersion: lease.resourceVersion)
+                return
+            } catch let error where error.kind == .notFound {
+                return
+            } catch let error where error.kind == .conflict && attempt < 3 {
+                continue
+            } catch {
+                throw KPSwitchError(error)
+            }
         }
     }
 

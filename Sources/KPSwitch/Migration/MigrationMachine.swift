@@ -93,7 +93,8 @@ public struct MigrationMachine: Sendable {
     /// `kpswitch rollback` on a recorded migration that is not finished (or was stopped with --no-rollback).
     public mutating func rollBack(reason: String) -> Action {
         switch record.outcome {
-        case .stopped?:
+        case .stopped?, .migrated?, .migratedWithLeftovers?:
+            // A finished migration is undone as well: the record still holds what was there before it.
             record.outcome = nil
         case .rollbackIncomplete? where record.rollback != nil:
             // Try the remaining rollback steps again, from the one that failed.

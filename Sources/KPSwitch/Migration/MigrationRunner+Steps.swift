@@ -73,7 +73,9 @@ extension MigrationRunner {
             throw StepFailure.conflict("\(configMapRef) changed since the plan was made (resourceVersion \(state.originalConfigMap.resourceVersion) -> \(configMap.resourceVersion ?? "?")); kpswitch changed nothing. Run migrate again to plan from what is there now.")
         }
         let daemonSet = try await getDaemonSet()
-        guard daemonSet.generation == state.originalDaemonSet.generation else {
+        guard DaemonSetChange.matches(
+            daemonSet, updateStrategy: state.originalDaemonSet.updateStrategy, template: state.originalDaemonSet.template)
+        else {
             throw StepFailure.conflict("\(daemonSetRef) changed since the plan was made (generation \(state.originalDaemonSet.generation) -> \(daemonSet.generation ?? 0)); kpswitch changed nothing. Run migrate again.")
         }
     }
@@ -144,47 +146,90 @@ extension MigrationRunner {
         }
     }
 
-    private func changedMessage(_ configMap: ConfigMap) -> String {
+    func changedMessage(_ configMap: ConfigMap) -> String {
         let keys = Set(configMap.data.keys).union(state.originalConfigMap.data.keys)
             .filter { configMap.data[$0] != state.originalConfigMap.data[$0] && configMap.data[$0] != editedData[$0] }.sorted()
         return "\(configMapRef) was changed by someone else during the migration (resourceVersion \(configMap.resourceVersion ?? "?"); key(s) \(keys.joined(separator: ", ")) hold neither the original nor kpswitch's text). kpswitch overwrote nothing and stopped."
     }
 
-    /// Writes the DaemonSet's update strategy and template when its spec is the one kpswitch last wrote
-    /// (by generation), with its resourceVersion.
+    /// Writes the DaemonSet's update strategy and template when its spec is the one kpswitch last wrote (or
+    /// recorded as the original), with its resourceVersion. The spec is compared, not the generation: any
+    /// change to it by someone else is theirs to keep.
     func writeDaemonSet(updateStrategy: JSONValue, template: JSONValue) async throws(StepFailure) {
         let daemonSet = try await getDaemonSet()
-        let expected = state.applied.daemonSetGeneration ?? state.originalDaemonSet.generation
-        if DaemonSetChange.matches(daemonSet, updateStrategy: updateStrategy, template: template) {
-            state.applied.daemonSetGeneration = daemonSet.generation
-            return
-        }
-        // Killed after the write and before the record: the server's copy may carry defaults ours lacks,
-        // so the write is recognised by its generation and by what kpswitch changes.
-        if daemonSet.generation == expected + 1,
-            Fingerprint(daemonSet.json, volume: state.originalDaemonSet.volume)
-                == Fingerprint(["spec": ["updateStrategy": updateStrategy, "template": template]], volume: state.originalDaemonSet.volume)
+        if DaemonSetChange.matches(daemonSet, updateStrategy: updateStrategy, template: template)
+            || Fingerprint(daemonSet.json) == Fingerprint(updateStrategy: updateStrategy, template: template)
         {
-            state.applied.daemonSetGeneration = daemonSet.generation
+            // Already in place: a re-run, or a write whose process died before recording it.
+            recordApplied(daemonSet)
             return
         }
-        guard daemonSet.generation == expected || force else {
-            throw StepFailure.conflict("\(daemonSetRef) was changed by someone else during the migration (generation \(expected) -> \(daemonSet.generation ?? 0)). kpswitch overwrote nothing and stopped.")
+        guard isAsKPSwitchLeftIt(daemonSet) || force else {
+            throw StepFailure.conflict(daemonSetChangedMessage(daemonSet))
         }
         let updated = DaemonSetChange.applying(daemonSet, updateStrategy: updateStrategy, template: template)
         do throws(KubeAPIError) {
-            state.applied.daemonSetGeneration = try await client.update(updated).generation
+            recordApplied(try await client.update(updated))
         } catch let error where error.kind == .conflict {
             let current = try await getDaemonSet()
-            guard Fingerprint(current.json, volume: state.originalDaemonSet.volume) == Fingerprint(updated.json, volume: state.originalDaemonSet.volume),
-                current.generation == (daemonSet.generation ?? 0) + 1
-            else {
+            guard Fingerprint(current.json) == Fingerprint(updated.json) else {
                 throw StepFailure.conflict("\(daemonSetRef) was changed by someone else while kpswitch wrote it (409 Conflict). kpswitch overwrote nothing and stopped.")
             }
-            state.applied.daemonSetGeneration = current.generation
+            recordApplied(current)
         } catch {
             throw StepFailure(error)
         }
+    }
+
+    func recordApplied(_ daemonSet: DaemonSet) {
+        state.applied.daemonSetGeneration = daemonSet.generation
+        state.applied.daemonSetUpdateStrategy = daemonSet.json[path: ["spec", "updateStrategy"]]
+        state.applied.daemonSetTemplate = daemonSet.json[path: ["spec", "template"]]
+    }
+
+    /// The DaemonSet's spec is what kpswitch last wrote (the original before any write), or one of
+    /// kpswitch's own specs written by a process that died before recording it. Going forward, the original
+    /// spec is not one of them: a DaemonSet put back by someone else (a GitOps sync, say) is their change.
+    func isAsKPSwitchLeftIt(_ daemonSet: DaemonSet, rollingBack: Bool? = nil) -> Bool {
+        let strategy = state.applied.daemonSetUpdateStrategy ?? state.originalDaemonSet.updateStrategy
+        let template = state.applied.daemonSetTemplate ?? state.originalDaemonSet.template
+        if DaemonSetChange.matches(daemonSet, updateStrategy: strategy, template: template) { return true }
+        let original = state.originalDaemonSet
+        var own = [Fingerprint(updateStrategy: original.updateStrategy, template: DaemonSetChange.restarted(original.template, at: state.startedAt))]
+        if rollingBack ?? (state.record.rollback != nil) {
+            own.append(Fingerprint(updateStrategy: original.updateStrategy, template: original.template))
+        }
+        do throws(KPSwitchError) {
+            let staged = try DaemonSetChange.staged(
+                original, stagedConfigMap: state.target.stagedConfigMap, configPath: state.target.configPath, cleanup: state.record.plan.cleanup)
+            own.append(Fingerprint(updateStrategy: staged.updateStrategy, template: staged.template))
+        } catch {
+            // The recorded template has no such volume: no staged spec can exist either.
+        }
+        return own.contains(Fingerprint(daemonSet.json))
+    }
+
+    func daemonSetChangedMessage(_ daemonSet: DaemonSet) -> String {
+        "\(daemonSetRef) was changed by someone else during the migration (its update strategy or pod template is neither the recorded original nor what kpswitch wrote; generation \(daemonSet.generation ?? 0)). kpswitch overwrote nothing and stopped."
+    }
+
+    /// While migrating forward, kube-proxy's ConfigMap must hold the original (or, once kpswitch wrote it,
+    /// the edited) data: checked before each batch and the rollout, so someone else's edit stops the run early.
+    func checkConfigMapUnchanged() async throws(StepFailure) {
+        guard state.record.rollback == nil, !force else { return }
+        let configMap = try await api { () async throws(KubeAPIError) in
+            try await client.get(ConfigMap.self, name: state.originalConfigMap.name, namespace: namespace)
+        }
+        let written = state.record.done.contains { $0 == .writeOriginalConfig || $0 == .editConfigInPlace }
+        guard configMap.data != (written ? editedData : state.originalConfigMap.data) else { return }
+        throw StepFailure.conflict(changedMessage(configMap))
+    }
+
+    /// While migrating forward, a DaemonSet spec kpswitch did not write stops the run at the next look,
+    /// not only at kpswitch's next write: pods would otherwise keep being replaced from someone else's template.
+    func checkDaemonSetUnchanged(_ daemonSet: DaemonSet) throws(StepFailure) {
+        guard state.record.rollback == nil, !force, !isAsKPSwitchLeftIt(daemonSet) else { return }
+        throw StepFailure.conflict(daemonSetChangedMessage(daemonSet))
     }
 
     // MARK: - Pods
@@ -193,6 +238,7 @@ extension MigrationRunner {
     func currentRevision() async throws(StepFailure) -> (DaemonSet, String) {
         while true {
             let daemonSet = try await getDaemonSet()
+            try checkDaemonSetUnchanged(daemonSet)
             if (daemonSet.observedGeneration ?? 0) >= (daemonSet.generation ?? 0) {
                 let revisions = try await api { () async throws(KubeAPIError) in
                     try await client.list(ControllerRevision.self, namespace: namespace, labelSelector: MigrationPlanner.selector(of: daemonSet)).items
@@ -222,6 +268,7 @@ extension MigrationRunner {
     /// Deletes each node's kube-proxy pod that is not on the current template, then waits until every
     /// node has one that is. A node already replaced is left alone, so a re-run replaces nothing twice.
     func replacePods(on nodes: [String]) async throws(StepFailure) {
+        try await checkConfigMapUnchanged()
         let (daemonSet, hash) = try await currentRevision()
         let wanted = Set(nodes)
         for pod in try await kubeProxyPods(daemonSet) where wanted.contains(pod.nodeName ?? "") && !Self.isCurrent(pod, hash: hash) {
@@ -233,7 +280,7 @@ extension MigrationRunner {
             let missing = wanted.subtracting(replaced)
             if missing.isEmpty { return }
             try checkDeadline("new kube-proxy pods on \(missing.sorted().prefix(5).joined(separator: ", "))")
-            await pause()
+            await pause(nodes: pods.count)
         }
     }
 
@@ -266,9 +313,11 @@ extension MigrationRunner {
         var waitingFor = "kube-proxy to start in \(mode.rawValue) mode"
         while true {
             let (daemonSet, hash) = try await currentRevision()
-            let pods = try await kubeProxyPods(daemonSet).filter { Self.isCurrent($0, hash: hash) }
+            let pods = Dictionary(
+                try await kubeProxyPods(daemonSet).filter { Self.isCurrent($0, hash: hash) }.map { ($0.nodeName ?? "", $0) },
+                uniquingKeysWith: { first, _ in first })
             for node in nodes where !verified.contains(node) {
-                guard let pod = pods.first(where: { $0.nodeName == node }) else {
+                guard let pod = pods[node] else {
                     waitingFor = "a new kube-proxy pod on node \(node)"
                     continue
                 }
@@ -280,7 +329,7 @@ extension MigrationRunner {
             }
             if verified.count == Set(nodes).count { return }
             try checkDeadline(waitingFor)
-            await pause()
+            await pause(nodes: pods.count)
         }
     }
 
@@ -288,7 +337,11 @@ extension MigrationRunner {
     /// kpswitch replaces the pods itself, one at a time; during a rollback a pod still showing the other
     /// mode (one restarted from the edited configuration) is replaced once.
     func awaitRollout(mode: ProxyMode) async throws(StepFailure) {
+        try await checkConfigMapUnchanged()
         var replaced = Set<String>()
+        // Pods already proven are not asked for their log again: on a thousand nodes that is a thousand
+        // requests per poll.
+        var provenPods = Set<String>()
         let rollingBack = state.record.rollback != nil
         var lastLine = ""
         var lastPrinted = ContinuousClock.now - .seconds(1)
@@ -302,8 +355,14 @@ extension MigrationRunner {
             var wrong: [Pod] = []
             var waitingFor = "the rollout of \(daemonSetRef)"
             for pod in current {
+                if provenPods.contains(pod.uid ?? pod.name) {
+                    verified += 1
+                    continue
+                }
                 switch await verdict(pod, mode: mode) {
-                case .verified: verified += 1
+                case .verified:
+                    verified += 1
+                    provenPods.insert(pod.uid ?? pod.name)
                 case .pending(let reason):
                     pending += 1
                     waitingFor = reason
@@ -329,23 +388,29 @@ extension MigrationRunner {
                 return
             }
             try checkDeadline(waitingFor)
-            await pause()
+            await pause(nodes: pods.count)
         }
     }
 }
 
-/// What kpswitch changes in a DaemonSet, for recognising its own write in a copy the server defaulted.
+/// A DaemonSet's update strategy type and pod template as kpswitch compares them with its own writes: the
+/// whole template, except that the init containers count by name, since the API server defaults fields of
+/// the one kpswitch adds (terminationMessagePath, imagePullPolicy, resources). Everything else came from
+/// the server in the first place, so any other difference is someone else's change.
 struct Fingerprint: Equatable {
     let strategy: String?
-    let configMap: String?
-    let initContainers: [String]
-    let restartedAt: String?
+    let template: JSONValue?
 
-    init(_ daemonSet: JSONValue, volume: String) {
+    init(_ daemonSet: JSONValue) {
         strategy = daemonSet[path: ["spec", "updateStrategy", "type"]]?.stringValue
-        configMap = (daemonSet[path: ["spec", "template", "spec", "volumes"]]?.arrayValue ?? [])
-            .first { $0["name"]?.stringValue == volume }?[path: ["configMap", "name"]]?.stringValue
-        initContainers = (daemonSet[path: ["spec", "template", "spec", "initContainers"]]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue }
-        restartedAt = daemonSet[path: ["spec", "template", "metadata", "annotations", DaemonSetChange.restartedAtKey]]?.stringValue
+        var template = daemonSet[path: ["spec", "template"]]
+        if let inits = template?[path: ["spec", "initContainers"]]?.arrayValue {
+            template?[path: ["spec", "initContainers"]] = .array(inits.map { $0["name"] ?? .null })
+        }
+        self.template = template
+    }
+
+    init(updateStrategy: JSONValue, template: JSONValue) {
+        self.init(["spec": ["updateStrategy": updateStrategy, "template": template]])
     }
 }

@@ -73,19 +73,23 @@ actor MigrationRunner {
             }
             state.stepState = "acting"
             state.log("started: \(step.summary)")
+            logger.debug("recording, then performing: \(step.summary)")
             try await save()
             progress("\(rollingBack ? "rollback" : "step") \(position(machine)): \(step.summary)")
+            var succeeded = false
             do throws(StepFailure) {
                 try await perform(step)
                 state.log("completed: \(step.summary)")
                 _ = machine.stepSucceeded(step)
+                succeeded = true
             } catch {
                 state.log("failed: \(step.summary): \(error.message)")
                 progress("failed: \(step.summary): \(error.message)")
                 _ = machine.stepFailed(step, error: error.message, mayRollBack: !error.isConflict)
                 if !rollingBack, machine.record.rollback != nil {
-                    // The rollback gets a fresh budget: it must not fail because the migration used its own up.
-                    deadline = .now + timeout
+                    // The rollback gets a fresh budget, at least ten minutes: a short --timeout is about how long
+                    // the new mode may take to prove itself, not a reason to abandon putting the old one back.
+                    deadline = .now + max(timeout, .seconds(600))
                     progress("rolling back: \(machine.record.failure ?? error.message)")
                 }
             }
@@ -93,7 +97,7 @@ actor MigrationRunner {
             state.stepState = "done"
             if case .finish(let outcome) = machine.nextAction { state.log("finished: \(outcome.name)") }
             try await save()
-            if !rollingBack, case .verifyNodes = step {
+            if succeeded, !rollingBack, case .verifyNodes = step {
                 progress(BatchProgress(record: state.record).line(elapsed: .now - started))
             }
         }
@@ -168,14 +172,17 @@ actor MigrationRunner {
     // MARK: - Waiting
 
     func checkDeadline(_ waitingFor: String) throws(StepFailure) {
+        logger.debug("waiting for \(waitingFor)")
         if ContinuousClock.now >= deadline {
             throw StepFailure(message: "timed out after \(BatchProgress.format(timeout)) waiting for \(waitingFor)")
         }
     }
 
-    func pause() async {
+    /// Waits before the next look; `nodes` stretches the interval on big clusters (each look lists every
+    /// kube-proxy pod), one more interval per 250 nodes.
+    func pause(nodes: Int = 0) async {
         do {
-            try await Task.sleep(for: pollInterval)
+            try await Task.sleep(for: pollInterval * max(1, nodes / 250))
         } catch {
             // Cancelled: the caller's next deadline check or request ends the wait.
         }

@@ -45,6 +45,9 @@ public struct MigrationState: Codable, Equatable, Sendable {
     public struct Applied: Codable, Equatable, Sendable {
         public var configMapResourceVersion: String?
         public var daemonSetGeneration: Int?
+        /// The DaemonSet's spec parts as the API server returned them after kpswitch's last write.
+        public var daemonSetUpdateStrategy: JSONValue?
+        public var daemonSetTemplate: JSONValue?
     }
 
     public struct HistoryEntry: Codable, Equatable, Sendable {
@@ -81,6 +84,14 @@ public struct MigrationState: Codable, Equatable, Sendable {
         switch record.outcome {
         case nil, .stopped?, .rollbackIncomplete?: true
         default: false
+        }
+    }
+
+    /// Whether `rollback` has something to put back: an unfinished migration, or one that migrated.
+    public var canRollBack: Bool {
+        switch record.outcome {
+        case .migrated?, .migratedWithLeftovers?: true
+        default: isUnfinished
         }
     }
 

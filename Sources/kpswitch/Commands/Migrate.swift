@@ -116,8 +116,16 @@ struct Migrate: AsyncParsableCommand, GlobalOptionsCommand {
             renderer.render(checks)
             throw ExitCode(ExitStatus.preflightFailed.rawValue)
         }
-        if dryRun || !yes { renderer.render(try await engine.plan(request)) }
-        if dryRun { return }
+        if dryRun {
+            renderer.render(try await engine.plan(request))
+            return
+        }
+        if !yes {
+            // Shown on the terminal that confirms; with -o json stdout stays one document (the result).
+            var stderr = StandardError()
+            let plan = try await engine.plan(request)
+            Swift.print(plan.renderText(TextStyle(noColor: global.noColor, stream: stderr)), terminator: "", to: &stderr)
+        }
         try Confirmation.ask("Migrate kube-proxy to \(request.mode.rawValue) as planned above?", yes: yes)
         try finish(try await engine.migrate(request, timeout: limit), renderer)
     }

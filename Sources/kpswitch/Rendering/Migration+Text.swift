@@ -40,7 +40,7 @@ extension MigrationResult: TextRenderable {
         }
         if let reason { text += "Reason: \(reason)\n" }
         if let remaining, !remaining.isEmpty {
-            text += "Remaining:\n"
+            text += outcome == "stopped" ? "Changed and still in place:\n" : "Remaining:\n"
             for step in remaining { text += "  - \(step)\n" }
         }
         if !nextSteps.isEmpty {
@@ -59,7 +59,7 @@ extension RollbackResult: TextRenderable {
         case "nothingToRollBack": text = "Nothing to roll back: \(reason ?? "no unfinished migration").\n"
         default: text = style.error("The rollback is INCOMPLETE.") + "\n"
         }
-        if outcome != "nothingToRollBack", let reason { text += "Migration failure: \(reason)\n" }
+        if outcome != "nothingToRollBack", let reason { text += "Reason: \(reason)\n" }
         if let remaining, !remaining.isEmpty {
             text += "Remaining:\n"
             for step in remaining { text += "  - \(step)\n" }
@@ -107,7 +107,11 @@ struct ProgressPrinter: Sendable {
 
     func print(_ line: String) {
         let data = Data((line + "\n").utf8)
-        (toStandardError ? FileHandle.standardError : FileHandle.standardOutput).write(data)
+        do {
+            try (toStandardError ? FileHandle.standardError : FileHandle.standardOutput).write(contentsOf: data)
+        } catch {
+            // Nobody reads the progress any more (a closed pipe): the migration itself must go on regardless.
+        }
     }
 }
 
@@ -123,7 +127,7 @@ enum Confirmation {
     static func ask(_ question: String, yes: Bool) throws {
         if yes { return }
         try refuseWithoutTerminal(yes: yes)
-        FileHandle.standardError.write(Data("\(question) [y/N] ".utf8))
+        try FileHandle.standardError.write(contentsOf: Data("\(question) [y/N] ".utf8))
         let answer = readLine()?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
         guard answer == "y" || answer == "yes" else {
             throw KPSwitchError(status: .runtimeError, message: "not confirmed; nothing was changed.")
