@@ -78,7 +78,7 @@ struct ConcurrencyTests {
                     kubectl.withLock { $0 = result ?? (-1, "kubectl did not start") }
                 }.start()
             }
-            let result = try await cluster.kpswitch(["migrate", "--to", "nftables", "--yes", "--timeout", "2m"] + Strategy.canary.arguments)
+            let result = try await cluster.kpswitch(["migrate", "--to", "nftables", "--yes", "--timeout", "1m"] + Strategy.canary.arguments)
             #expect(edited.value, "the record never showed step 4 completed")
             let deadline = ContinuousClock.now + .seconds(30)
             while edited.value, kubectl.value == nil, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
