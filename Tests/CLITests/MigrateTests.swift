@@ -36,10 +36,21 @@ struct MigrateTests {
         let sim: KubeSimServer
         let kubeconfig: String
 
+        /// Starts the simulator and waits until kube-proxy is rolled out (a loaded machine may take a while to
+        /// start the pods), then turns the scenario's injected errors on.
         static func start(_ scenario: Scenario) async throws -> Cluster {
-            let sim = try await KubeSimServer.start(scenario: scenario)
+            var quiet = scenario
+            quiet.faults.errors = []
+            let sim = try await KubeSimServer.start(scenario: quiet)
             let kubeconfig = FileManager.default.temporaryDirectory.appendingPathComponent("migrate-\(UUID()).kubeconfig").path
             try sim.writeKubeconfig(to: kubeconfig)
+            let rollout = Process()
+            rollout.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            rollout.arguments = ["kubectl", "--kubeconfig", kubeconfig, "-n", "kube-system", "rollout", "status", "daemonset/kube-proxy", "--timeout=120s"]
+            rollout.standardOutput = FileHandle.nullDevice
+            try rollout.run()
+            rollout.waitUntilExit()
+            sim.faults.setErrorRates(scenario.faults.errors)
             return Cluster(sim: sim, kubeconfig: kubeconfig)
         }
 
@@ -274,12 +285,6 @@ struct MigrateTests {
         var scenario = try Self.kubeadm()
         scenario.podStartDelay = .seconds(3)
         let cluster = try await Cluster.start(scenario)
-        let rollout = Process()
-        rollout.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        rollout.arguments = ["kubectl", "--kubeconfig", cluster.kubeconfig, "-n", "kube-system", "rollout", "status", "daemonset/kube-proxy", "--timeout=60s"]
-        rollout.standardOutput = FileHandle.nullDevice
-        try rollout.run()
-        rollout.waitUntilExit()
         let configBefore = try cluster.get("configmap", "kube-proxy")
         let dsBefore = try cluster.get("daemonset", "kube-proxy")
         let (result, json) = try cluster.kpswitch(["migrate", "--to", "nftables", "--yes", "--timeout", "1s"])

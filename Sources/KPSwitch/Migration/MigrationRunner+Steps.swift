@@ -120,7 +120,7 @@ extension MigrationRunner {
 
     /// Writes `data` into kube-proxy's ConfigMap when it still holds `expected` (or is already `data`), with
     /// its resourceVersion: a 409 or any other content means someone else changed it.
-    func writeConfig(_ data: [String: String], over expected: [String: String]) async throws(StepFailure) {
+    func writeConfig(_ data: [String: String], over expected: [String: String], retries: Int = 3) async throws(StepFailure) {
         var configMap = try await api { () async throws(KubeAPIError) in
             try await client.get(ConfigMap.self, name: state.originalConfigMap.name, namespace: namespace)
         }
@@ -135,12 +135,17 @@ extension MigrationRunner {
         do throws(KubeAPIError) {
             state.applied.configMapResourceVersion = try await client.update(configMap).resourceVersion
         } catch let error where error.kind == .conflict {
-            // A retried PUT whose first attempt landed also answers 409: look before calling it a conflict.
+            // A retried PUT whose first attempt landed also answers 409, and so does a change to the object's
+            // metadata only: look again; the data decides whether it is someone else's change.
             let current = try await api { () async throws(KubeAPIError) in
                 try await client.get(ConfigMap.self, name: state.originalConfigMap.name, namespace: namespace)
             }
-            guard current.data == data else { throw StepFailure.conflict(changedMessage(current)) }
-            state.applied.configMapResourceVersion = current.resourceVersion
+            if current.data == data {
+                state.applied.configMapResourceVersion = current.resourceVersion
+                return
+            }
+            guard current.data == expected || force, retries > 0 else { throw StepFailure.conflict(changedMessage(current)) }
+            try await writeConfig(data, over: expected, retries: retries - 1)
         } catch {
             throw StepFailure(error)
         }
@@ -154,31 +159,32 @@ extension MigrationRunner {
 
     /// Writes the DaemonSet's update strategy and template when its spec is the one kpswitch last wrote (or
     /// recorded as the original), with its resourceVersion. The spec is compared, not the generation: any
-    /// change to it by someone else is theirs to keep.
+    /// change to it by someone else is theirs to keep. A 409 caused by the controller's status updates (they
+    /// change the resourceVersion too) is retried after reading again, as client-go's RetryOnConflict does.
     func writeDaemonSet(updateStrategy: JSONValue, template: JSONValue) async throws(StepFailure) {
-        let daemonSet = try await getDaemonSet()
-        if DaemonSetChange.matches(daemonSet, updateStrategy: updateStrategy, template: template)
-            || Fingerprint(daemonSet.json) == Fingerprint(updateStrategy: updateStrategy, template: template)
-        {
-            // Already in place: a re-run, or a write whose process died before recording it.
-            recordApplied(daemonSet)
-            return
-        }
-        guard isAsKPSwitchLeftIt(daemonSet) || force else {
-            throw StepFailure.conflict(daemonSetChangedMessage(daemonSet))
-        }
-        let updated = DaemonSetChange.applying(daemonSet, updateStrategy: updateStrategy, template: template)
-        do throws(KubeAPIError) {
-            recordApplied(try await client.update(updated))
-        } catch let error where error.kind == .conflict {
-            let current = try await getDaemonSet()
-            guard Fingerprint(current.json) == Fingerprint(updated.json) else {
-                throw StepFailure.conflict("\(daemonSetRef) was changed by someone else while kpswitch wrote it (409 Conflict). kpswitch overwrote nothing and stopped.")
+        for _ in 0..<5 {
+            let daemonSet = try await getDaemonSet()
+            if DaemonSetChange.matches(daemonSet, updateStrategy: updateStrategy, template: template)
+                || Fingerprint(daemonSet.json) == Fingerprint(updateStrategy: updateStrategy, template: template)
+            {
+                // Already in place: a re-run, or a write whose process died before recording it.
+                recordApplied(daemonSet)
+                return
             }
-            recordApplied(current)
-        } catch {
-            throw StepFailure(error)
+            guard isAsKPSwitchLeftIt(daemonSet) || force else {
+                throw StepFailure.conflict(daemonSetChangedMessage(daemonSet))
+            }
+            let updated = DaemonSetChange.applying(daemonSet, updateStrategy: updateStrategy, template: template)
+            do throws(KubeAPIError) {
+                recordApplied(try await client.update(updated))
+                return
+            } catch let error where error.kind == .conflict {
+                continue
+            } catch {
+                throw StepFailure(error)
+            }
         }
+        throw StepFailure(message: "\(daemonSetRef) kept changing under kpswitch's write (409 Conflict five times); nothing of anyone else's was overwritten.")
     }
 
     func recordApplied(_ daemonSet: DaemonSet) {
