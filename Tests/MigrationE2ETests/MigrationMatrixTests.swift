@@ -53,6 +53,19 @@ struct MigrationMatrixTests {
         }
     }
 
+    @Test("rollback after a finished migration puts back exactly what was there", arguments: Strategy.allCases)
+    func rollbackAfterFinish(strategy: Strategy) async throws {
+        let shape = ClusterShape.kubeadm
+        try await TestCluster.with(shape, try shape.scenario(mode: "iptables")) { cluster in
+            let original = try cluster.kubeProxyObjects()
+            try await Self.migrate(cluster, to: "nftables", strategy: strategy)
+            let rollback = try await cluster.kpswitch(["rollback", "--yes", "--timeout", "2m"])
+            try #require(rollback.status == 0, "\(rollback)")
+            try await cluster.waitUntilKubeProxyReady()
+            try await cluster.expectRestored(original, mode: "iptables")
+        }
+    }
+
     static func migrate(_ cluster: TestCluster, to mode: String, strategy: Strategy,
                         sourceLocation: SourceLocation = #_sourceLocation) async throws {
         let before = try cluster.kubeProxyObjects()
