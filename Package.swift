@@ -93,6 +93,8 @@ let package = Package(
         ),
 
         .testTarget(name: "CLITests", dependencies: ["kpswitch", "KubeSim"]),
+        // Issue 11 end to end: the built kpswitch migrating kube-sim clusters (Scripts/test runs it as its own phase).
+        .testTarget(name: "MigrationE2ETests", dependencies: ["kpswitch", "KubeSim", "KPSwitch"]),
         .testTarget(name: "KPSwitchTests", dependencies: ["KPSwitch"]),
         .testTarget(
             name: "NodeStateTests", dependencies: ["NodeState", "KPSwitch", "kube-proxy-ruleset", "kpswitch"],

@@ -38,11 +38,16 @@ struct KubeSimCommand: AsyncParsableCommand {
         let elapsed = ContinuousClock.now - started
         let milliseconds = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
         FileHandle.standardError.write(Data("kube-sim: serving \(sim.baseURL) (started in \(milliseconds) ms)\(kubeconfigOut.map { ", kubeconfig \($0)" } ?? "")\n".utf8))
-        // Serve until SIGINT or SIGTERM; the process exit closes the socket.
-        let sources = [SIGINT, SIGTERM].map { signalNumber in
+        // Serve until SIGINT or SIGTERM; the process exit closes the socket. SIGUSR1 prints the requests served so
+        // far (per verb, per "<verb> <resource>", "total") as one JSON line on stderr: Benchmarks/migrate.sh
+        // reads it before and after each client's run.
+        let sources = [SIGINT, SIGTERM, SIGUSR1].map { signalNumber in
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .main)
-            source.setEventHandler { Foundation.exit(0) }
+            source.setEventHandler {
+                guard signalNumber == SIGUSR1 else { Foundation.exit(0) }
+                Self.reportRequestCounts(sim.requestCounts)
+            }
             source.resume()
             return source
         }
@@ -50,5 +55,10 @@ struct KubeSimCommand: AsyncParsableCommand {
             try await Task.sleep(for: .seconds(3600))
         }
         try await sim.shutdown()
+    }
+
+    private static func reportRequestCounts(_ counts: [String: Int]) {
+        let fields = counts.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",")
+        FileHandle.standardError.write(Data("kube-sim: requests {\(fields)}\n".utf8))
     }
 }
