@@ -17,16 +17,32 @@ struct ResourceTests {
             Scenario(objects: objects, nodeGroups: [.init(namePrefix: "node", count: 2)], podStartDelay: .milliseconds(10)))
     }
 
+    /// Marks the template restarted with a PUT and returns the DaemonSet as read and as written. The simulated
+    /// controller writes the DaemonSet's status while its pods start, which moves the resourceVersion: like
+    /// client-go's RetryOnConflict, it reads again and reapplies on a 409.
+    static func restart(_ client: KubeClient) async throws -> (before: KubeAPI.JSONValue, updated: DaemonSet) {
+        var attempt = 1
+        while true {
+            let read = try await client.get(DaemonSet.self, name: "kube-proxy", namespace: "kube-system")
+            var ds = read
+            ds.templateAnnotations["kubectl.kubernetes.io/restartedAt"] = "2026-11-27T00:00:00Z"
+            let outcome: Result<DaemonSet, KubeAPIError>
+            do throws(KubeAPIError) { outcome = .success(try await client.update(ds)) } catch { outcome = .failure(error) }
+            switch outcome {
+            case .success(let updated): return (read.json, updated)
+            case .failure(let error) where error.kind == .conflict && attempt < 5: attempt += 1
+            case .failure(let error): throw error
+            }
+        }
+    }
+
     @Test("DaemonSet PUT keeps the fields KubeAPI does not model; strategic merge merges containers by name")
     func daemonSetRoundTrip() async throws {
         let cluster = try await Self.kubeadmCluster()
         let client = try cluster.client()
         do {
-            var ds = try await client.get(DaemonSet.self, name: "kube-proxy", namespace: "kube-system")
-            let before = ds.json
-            #expect(ds.updateStrategyType == "RollingUpdate")
-            ds.templateAnnotations["kubectl.kubernetes.io/restartedAt"] = "2026-11-27T00:00:00Z"
-            let updated = try await client.update(ds)
+            let (before, updated) = try await Self.restart(client)
+            #expect(DaemonSet(json: before).updateStrategyType == "RollingUpdate")
             #expect(updated.templateAnnotations["kubectl.kubernetes.io/restartedAt"] == "2026-11-27T00:00:00Z")
             #expect(updated.json[path: ["spec", "template", "spec", "priorityClassName"]] == "system-node-critical")
             #expect(updated.json[path: ["spec", "revisionHistoryLimit"]] == before[path: ["spec", "revisionHistoryLimit"]])

@@ -123,7 +123,10 @@ final class TestCluster: Sendable {
     /// Requests that change something: create, update, patch, delete.
     var writeRequestCount: Int {
         let counts = sim.requestCounts
-        return ["create", "update", "patch", "delete", "deletecollection"].reduce(0) { $0 + (counts[$1] ?? 0) }
+        // A SelfSubjectAccessReview (preflight's MigrationRBAC check) is a POST that the API server answers
+        // without storing anything: a question, not a write.
+        let reviews = counts["create selfsubjectaccessreviews"] ?? 0
+        return ["create", "update", "patch", "delete", "deletecollection"].reduce(0) { $0 + (counts[$1] ?? 0) } - reviews
     }
 
     /// The kube-proxy pods now, by node, with readiness.
