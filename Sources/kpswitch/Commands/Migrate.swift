@@ -120,12 +120,12 @@ struct Migrate: AsyncParsableCommand, GlobalOptionsCommand {
             renderer.render(try await engine.plan(request))
             return
         }
-        if !yes {
-            // Shown on the terminal that confirms; with -o json stdout stays one document (the result).
-            var stderr = StandardError()
-            let plan = try await engine.plan(request)
-            Swift.print(plan.renderText(TextStyle(noColor: global.noColor, stream: stderr)), terminator: "", to: &stderr)
-        }
+        // The plan is shown before anything changes, with --yes too, so the log of an unattended run says what
+        // it set out to do. It goes where the progress goes, unbuffered and in order: stdout, or stderr with
+        // -o json, whose stdout stays one document (the result).
+        let plan = try await engine.plan(request)
+        let stream = global.output == .json ? StandardError() : nil
+        printer.print(plan.renderText(TextStyle(noColor: global.noColor, stream: stream)))
         try Confirmation.ask("Migrate kube-proxy to \(request.mode.rawValue) as planned above?", yes: yes)
         try finish(try await engine.migrate(request, timeout: limit), renderer)
     }
