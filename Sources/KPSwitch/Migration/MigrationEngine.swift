@@ -90,7 +90,7 @@ public struct MigrationEngine: Sendable {
                 guard state.isUnfinished else {
                     throw KPSwitchError(
                         status: .runtimeError,
-                        message: "the migration recorded in \(namespace) already finished (\(state.record.outcome?.name ?? "?")); there is nothing to resume.",
+                        message: "the migration recorded in \(namespace) already finished (\(state.record.outcome?.name.rawValue ?? "?")); there is nothing to resume.",
                         remediation: "kpswitch status shows the result.")
                 }
                 var machine = MigrationMachine(record: state.record)
@@ -111,9 +111,9 @@ public struct MigrationEngine: Sendable {
         try await access.withClient(logger: logger) { client in
             let recorded = try await MigrationRunner.readState(client: client, namespace: namespace)?.0
             guard let recorded, recorded.canRollBack else {
-                let why = recorded.map { "the last migration recorded in \(namespace) ended \($0.record.outcome?.name ?? "?"); nothing of it is in place" }
+                let why = recorded.map { "the last migration recorded in \(namespace) ended \($0.record.outcome?.name.rawValue ?? "?"); nothing of it is in place" }
                 return RollbackResult(
-                    outcome: "nothingToRollBack", from: nil, to: nil,
+                    outcome: .nothingToRollBack, from: nil, to: nil,
                     reason: why ?? "no migration is recorded in \(namespace)", remaining: nil, nextSteps: [], exitStatus: .success)
             }
             let lock = MigrationLock(client: client, namespace: namespace)
@@ -136,7 +136,7 @@ public struct MigrationEngine: Sendable {
                 // Asked for, a rollback that completes is a success whatever the migration's own outcome.
                 let incomplete = outcome.exitStatus == .rollbackIncomplete
                 return RollbackResult(
-                    outcome: incomplete ? outcome.name : "rolledBack", from: final.record.plan.to, to: final.record.plan.from,
+                    outcome: incomplete ? .rollbackIncomplete : .rolledBack, from: final.record.plan.to, to: final.record.plan.from,
                     reason: result.reason, remaining: result.remaining, nextSteps: result.nextSteps,
                     exitStatus: incomplete ? .rollbackIncomplete : .success)
             }
@@ -171,7 +171,7 @@ public struct MigrationEngine: Sendable {
     static func unfinished(_ state: MigrationState, namespace: String) -> KPSwitchError {
         KPSwitchError(
             status: .runtimeError,
-            message: "an unfinished migration is recorded in \(namespace) (\(state.record.plan.from.rawValue) -> \(state.record.plan.to.rawValue), \(state.phase), at '\(state.currentStep ?? state.record.outcome?.name ?? "?")', last run by \(state.holder)); kpswitch will not start another.",
+            message: "an unfinished migration is recorded in \(namespace) (\(state.record.plan.from.rawValue) -> \(state.record.plan.to.rawValue), \(state.phase), at '\(state.currentStep ?? state.record.outcome?.name.rawValue ?? "?")', last run by \(state.holder)); kpswitch will not start another.",
             remediation: "Continue it with kpswitch migrate --resume, or undo it with kpswitch rollback.",
             runbook: .rollback("kpswitch-rollback"))
     }
@@ -245,7 +245,7 @@ public struct MigrationEngine: Sendable {
 extension MigrationState {
     var summary: PastMigration {
         PastMigration(
-            from: record.plan.from, to: record.plan.to, strategy: record.plan.strategy, outcome: record.outcome?.name ?? phase,
+            from: record.plan.from, to: record.plan.to, strategy: record.plan.strategy, outcome: record.outcome?.name.rawValue ?? phase,
             startedAt: startedAt, finishedAt: updatedAt)
     }
 }
@@ -331,7 +331,7 @@ extension MigrationEngine {
                 return MigrationStatusReport.Migration(
                     phase: state.phase, from: state.record.plan.from, to: state.record.plan.to, strategy: state.record.plan.strategy,
                     cleanup: state.record.plan.cleanup, completed: state.record.completed, steps: state.record.plan.steps.count,
-                    step: state.currentStep, outcome: state.record.outcome?.name, failure: state.record.failure, holder: state.holder,
+                    step: state.currentStep, outcome: state.record.outcome?.name.rawValue, failure: state.record.failure, holder: state.holder,
                     startedAt: state.startedAt, updatedAt: state.updatedAt, batch: progress.batch, batches: progress.batches,
                     nodesMigrated: progress.migrated, nodesVerified: progress.verified, nodesTotal: progress.total)
             }

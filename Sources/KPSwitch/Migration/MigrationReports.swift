@@ -24,7 +24,7 @@ public struct MigrationPlanReport: Report {
 public struct MigrationResult: Report {
     public static let kind = "MigrationResult"
 
-    public let outcome: String
+    public let outcome: MigrationOutcome.Name
     public let from: ProxyMode
     public let to: ProxyMode
     public let strategy: MigrationPlan.Strategy
@@ -42,7 +42,11 @@ public struct MigrationResult: Report {
 public struct RollbackResult: Report {
     public static let kind = "RollbackResult"
 
-    public let outcome: String
+    public enum Outcome: String, Encodable, Sendable {
+        case rolledBack, rollbackIncomplete, nothingToRollBack
+    }
+
+    public let outcome: Outcome
     public let from: ProxyMode?
     public let to: ProxyMode?
     public let reason: String?

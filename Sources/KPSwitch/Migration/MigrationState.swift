@@ -157,7 +157,7 @@ extension MigrationState {
             Key.pastMigrations: try Self.json(pastMigrations),
         ]
         if let step = currentStep { data[Key.step] = step }
-        if let outcome = record.outcome { data[Key.outcome] = outcome.name }
+        if let outcome = record.outcome { data[Key.outcome] = outcome.name.rawValue }
         return data
     }
 
@@ -206,15 +206,19 @@ extension MigrationState {
 }
 
 extension MigrationOutcome {
-    /// The outcome's name as JSON reports and `kpswitch-state` spell it.
-    public var name: String {
+    /// The outcome as JSON reports and `kpswitch-state` spell it.
+    public enum Name: String, Encodable, Sendable {
+        case migrated, migratedWithLeftovers, failed, rolledBack, rollbackIncomplete, stopped
+    }
+
+    public var name: Name {
         switch self {
-        case .migrated: "migrated"
-        case .migratedWithLeftovers: "migratedWithLeftovers"
-        case .failed: "failed"
-        case .rolledBack: "rolledBack"
-        case .rollbackIncomplete: "rollbackIncomplete"
-        case .stopped: "stopped"
+        case .migrated: .migrated
+        case .migratedWithLeftovers: .migratedWithLeftovers
+        case .failed: .failed
+        case .rolledBack: .rolledBack
+        case .rollbackIncomplete: .rollbackIncomplete
+        case .stopped: .stopped
         }
     }
 }

@@ -31,22 +31,16 @@ extension MigrationResult: TextRenderable {
     func renderText(_ style: TextStyle) -> String {
         var text: String
         switch outcome {
-        case "migrated": text = style.ok("Migrated kube-proxy from \(from.rawValue) to \(to.rawValue) (\(strategy.rawValue)).") + "\n"
-        case "rolledBack": text = style.warning("The migration to \(to.rawValue) failed and was rolled back; kube-proxy runs \(from.rawValue) as before.") + "\n"
-        case "rollbackIncomplete": text = style.error("The migration to \(to.rawValue) failed and the rollback is INCOMPLETE.") + "\n"
-        case "stopped": text = style.error("The migration to \(to.rawValue) stopped; what it changed is still in place.") + "\n"
-        case "migratedWithLeftovers": text = style.warning("Migrated to \(to.rawValue), but a clean-up step failed.") + "\n"
-        default: text = style.error("The migration to \(to.rawValue) did not start: nothing in kube-proxy was changed.") + "\n"
+        case .migrated: text = style.ok("Migrated kube-proxy from \(from.rawValue) to \(to.rawValue) (\(strategy.rawValue)).") + "\n"
+        case .rolledBack: text = style.warning("The migration to \(to.rawValue) failed and was rolled back; kube-proxy runs \(from.rawValue) as before.") + "\n"
+        case .rollbackIncomplete: text = style.error("The migration to \(to.rawValue) failed and the rollback is INCOMPLETE.") + "\n"
+        case .stopped: text = style.error("The migration to \(to.rawValue) stopped; what it changed is still in place.") + "\n"
+        case .migratedWithLeftovers: text = style.warning("Migrated to \(to.rawValue), but a clean-up step failed.") + "\n"
+        case .failed: text = style.error("The migration to \(to.rawValue) did not start: nothing in kube-proxy was changed.") + "\n"
         }
         if let reason { text += "Reason: \(reason)\n" }
-        if let remaining, !remaining.isEmpty {
-            text += outcome == "stopped" ? "Changed and still in place:\n" : "Remaining:\n"
-            for step in remaining { text += "  - \(step)\n" }
-        }
-        if !nextSteps.isEmpty {
-            text += "Next:\n"
-            for step in nextSteps { text += "  - \(step)\n" }
-        }
+        text += bullets(outcome == .stopped ? "Changed and still in place" : "Remaining", remaining ?? [])
+        text += bullets("Next", nextSteps)
         return text
     }
 }
@@ -55,21 +49,20 @@ extension RollbackResult: TextRenderable {
     func renderText(_ style: TextStyle) -> String {
         var text: String
         switch outcome {
-        case "rolledBack": text = style.ok("Rolled back: kube-proxy runs \(to?.rawValue ?? "its original mode") with the original ConfigMap and DaemonSet.") + "\n"
-        case "nothingToRollBack": text = "Nothing to roll back: \(reason ?? "no unfinished migration").\n"
-        default: text = style.error("The rollback is INCOMPLETE.") + "\n"
+        case .rolledBack: text = style.ok("Rolled back: kube-proxy runs \(to?.rawValue ?? "its original mode") with the original ConfigMap and DaemonSet.") + "\n"
+        case .nothingToRollBack: text = "Nothing to roll back: \(reason ?? "no unfinished migration").\n"
+        case .rollbackIncomplete: text = style.error("The rollback is INCOMPLETE.") + "\n"
         }
-        if outcome != "nothingToRollBack", let reason { text += "Reason: \(reason)\n" }
-        if let remaining, !remaining.isEmpty {
-            text += "Remaining:\n"
-            for step in remaining { text += "  - \(step)\n" }
-        }
-        if !nextSteps.isEmpty {
-            text += "Next:\n"
-            for step in nextSteps { text += "  - \(step)\n" }
-        }
+        if outcome != .nothingToRollBack, let reason { text += "Reason: \(reason)\n" }
+        text += bullets("Remaining", remaining ?? [])
+        text += bullets("Next", nextSteps)
         return text
     }
+}
+
+/// A titled list of what is left or what to do next; nothing at all when the list is empty.
+private func bullets(_ title: String, _ items: [String]) -> String {
+    items.isEmpty ? "" : "\(title):\n" + items.map { "  - \($0)\n" }.joined()
 }
 
 extension MigrationStatusReport: TextRenderable {
