@@ -267,4 +267,34 @@ struct MigrationStepLogicTests {
         let progress = BatchProgress(record: machine.record)
         #expect(progress.line(elapsed: .seconds(75)) == "batch 1/3: nodes migrated 1 / verified 1 / total 3, elapsed 1m15s")
     }
+
+    static func daemonSet(strategy: String = "RollingUpdate", generation: Int = 2, observed: Int = 2, updated: Int = 3, available: Int = 3) -> DaemonSet {
+        DaemonSet(json: [
+            "metadata": ["name": "kube-proxy", "namespace": "kube-system", "generation": .int(Int64(generation))],
+            "spec": ["updateStrategy": ["type": .string(strategy)]],
+            "status": [
+                "observedGeneration": .int(Int64(observed)), "desiredNumberScheduled": 3,
+                "updatedNumberScheduled": .int(Int64(updated)), "numberAvailable": .int(Int64(available)),
+            ],
+        ])
+    }
+
+    @Test("a DaemonSet whose rollout has not finished is refused with exit 3, as kubectl rollout status judges it",
+          arguments: [
+            (generation: 3, observed: 2, updated: 3, available: 3),  // the controller has not seen the spec yet
+            (generation: 2, observed: 2, updated: 2, available: 3),  // a pod still runs the old template
+            (generation: 2, observed: 2, updated: 3, available: 2),  // a pod is not available
+          ])
+    func notRolledOut(_ s: (generation: Int, observed: Int, updated: Int, available: Int)) {
+        let daemonSet = Self.daemonSet(generation: s.generation, observed: s.observed, updated: s.updated, available: s.available)
+        let error = #expect(throws: KPSwitchError.self) { try MigrationPlanner.requireRolledOut(daemonSet) }
+        #expect(error?.status == .preflightFailed)
+        #expect(error?.message.contains("kube-system/kube-proxy is not fully rolled out") == true)
+    }
+
+    @Test("a rolled-out DaemonSet passes; under OnDelete, pods on an older template are normal")
+    func rolledOut() throws {
+        try MigrationPlanner.requireRolledOut(Self.daemonSet())
+        try MigrationPlanner.requireRolledOut(Self.daemonSet(strategy: "OnDelete", updated: 1))
+    }
 }
