@@ -99,6 +99,8 @@ struct NodeProfile: Sendable {
     var kernelVersion: String
     var ipvs: Scenario.IPVSSupport
     var nftVersion: String?
+    /// A stopped kubelet starts nothing.
+    var kubeletRunning = true
 }
 
 /// Decides what kube-proxy does at start on a node, and writes the log lines it would print.

@@ -47,6 +47,7 @@ final class KubeletSimulator: Sendable {
                 pod[path: ["metadata", "deletionTimestamp"]] == nil
             else { continue }
             live.insert(uid)
+            guard profile(node: node)?.kubeletRunning ?? true else { continue }
             let existing = runtimes.withLock { $0[uid] }
             guard var runtime = existing else {
                 let name = pod[path: ["spec", "containers"]]?.arrayValue?.first?["name"]?.stringValue ?? ""

@@ -19,11 +19,19 @@ public struct Scenario: Sendable {
         public var ipsetVersion: String
         public var controlPlane: Bool
         public var osImage: String
+        /// False plays a node whose kubelet stopped: Ready is Unknown, the node lifecycle controller's
+        /// unreachable taints are set, and no pod on it ever starts.
+        public var ready: Bool
+        /// A cordoned node (`kubectl cordon`): `spec.unschedulable` and its NoSchedule taint.
+        public var unschedulable: Bool
+        /// `linux` or `windows` (label kubernetes.io/os and nodeInfo.operatingSystem).
+        public var os: String
 
         public init(
             namePrefix: String, count: Int, kernelVersion: String = "6.1.0-28-amd64", ipvs: IPVSSupport = .loadable,
             nftVersion: String? = "1.0.6", ipsetVersion: String = "7.17", controlPlane: Bool = false,
-            osImage: String = "Debian GNU/Linux 12 (bookworm)"
+            osImage: String = "Debian GNU/Linux 12 (bookworm)", ready: Bool = true, unschedulable: Bool = false,
+            os: String = "linux"
         ) {
             self.namePrefix = namePrefix
             self.count = count
@@ -33,6 +41,9 @@ public struct Scenario: Sendable {
             self.ipsetVersion = ipsetVersion
             self.controlPlane = controlPlane
             self.osImage = osImage
+            self.ready = ready
+            self.unschedulable = unschedulable
+            self.os = os
         }
     }
 
@@ -228,6 +239,14 @@ public struct Scenario: Sendable {
             if let v = group["ipsetVersion"] { g.ipsetVersion = Scenario.text(v) }
             if let v = group["controlPlane"]?.boolValue { g.controlPlane = v }
             if let v = group["osImage"]?.stringValue { g.osImage = v }
+            if let v = group["ready"]?.boolValue { g.ready = v }
+            if let v = group["unschedulable"]?.boolValue { g.unschedulable = v }
+            if let v = group["os"]?.stringValue {
+                guard ["linux", "windows"].contains(v) else {
+                    throw KubeSimError.scenario("\(where_).os: '\(v)' is not one of linux, windows")
+                }
+                g.os = v
+            }
             nodeGroups.append(g)
         }
         if let s = root["services"] {

@@ -24,12 +24,14 @@ public struct MigrationEngine: Sendable {
     var namespace: String { access.namespace }
 
     /// Reads the cluster and decides the plan; changes nothing. Refuses when an unfinished migration is
-    /// recorded.
-    public func plan(_ request: MigrationRequest) async throws(KPSwitchError) -> MigrationPlanReport {
+    /// recorded. The warnings of `preflight` (the run that cleared this migration) become the plan's risks.
+    public func plan(_ request: MigrationRequest, preflight: PreflightReport? = nil) async throws(KPSwitchError) -> MigrationPlanReport {
         try await access.withClient(logger: logger) { client in
             try await Self.refuseUnfinished(client: client, namespace: namespace)
-            return try await MigrationPlanner(client: client, namespace: namespace)
+            var report = try await MigrationPlanner(client: client, namespace: namespace)
                 .prepare(request, holder: LockHolder.current.description).report
+            report.risks += MigrationPlanReport.risks(from: preflight)
+            return report
         }
     }
 

@@ -117,13 +117,13 @@ struct Migrate: AsyncParsableCommand, GlobalOptionsCommand {
             throw ExitCode(ExitStatus.preflightFailed.rawValue)
         }
         if dryRun {
-            renderer.render(try await engine.plan(request))
+            renderer.render(try await engine.plan(request, preflight: checks))
             return
         }
         // The plan is shown before anything changes, with --yes too, so the log of an unattended run says what
         // it set out to do. It goes where the progress goes, unbuffered and in order: stdout, or stderr with
         // -o json, whose stdout stays one document (the result).
-        let plan = try await engine.plan(request)
+        let plan = try await engine.plan(request, preflight: checks)
         let stream = global.output == .json ? StandardError() : nil
         printer.print(plan.renderText(TextStyle(noColor: global.noColor, stream: stream)))
         try Confirmation.ask("Migrate kube-proxy to \(request.mode.rawValue) as planned above?", yes: yes)
