@@ -41,15 +41,9 @@ struct MigrateTests {
         static func start(_ scenario: Scenario) async throws -> Cluster {
             var quiet = scenario
             quiet.faults.errors = []
-            let sim = try await KubeSimServer.start(scenario: quiet)
+            let sim = try await KubeSimServer.startRolledOut(scenario: quiet)
             let kubeconfig = FileManager.default.temporaryDirectory.appendingPathComponent("migrate-\(UUID()).kubeconfig").path
             try sim.writeKubeconfig(to: kubeconfig)
-            let rollout = Process()
-            rollout.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            rollout.arguments = ["kubectl", "--kubeconfig", kubeconfig, "-n", "kube-system", "rollout", "status", "daemonset/kube-proxy", "--timeout=120s"]
-            rollout.standardOutput = FileHandle.nullDevice
-            try rollout.run()
-            rollout.waitUntilExit()
             sim.faults.setErrorRates(scenario.faults.errors)
             return Cluster(sim: sim, kubeconfig: kubeconfig)
         }
