@@ -37,7 +37,7 @@ struct OutageCase: Sendable, CustomTestStringConvertible {
     /// during the canary batch with the default 30 s request timeout.
     static let all: [OutageCase] =
         FaultInjector.Outage.allCases.flatMap { kind in
-            OutageMoment.allCases.map { OutageCase(kind: kind, moment: $0, window: .seconds(8), requestTimeout: "3s") }
+            OutageMoment.allCases.map { OutageCase(kind: kind, moment: $0, window: .seconds(8), requestTimeout: "10s") }
         } + [OutageCase(kind: .hang, moment: .canaryBatch, window: .seconds(40), requestTimeout: nil)]
 }
 
@@ -113,7 +113,7 @@ struct APIOutageTests {
             let began = cluster.outage(.refuse, for: window, at: .canaryBatch)
             let limit = Duration.seconds(6)
             let stopped = try await cluster.kpswitch(
-                Self.migrate + ["--request-timeout", "3s", "--api-unavailable-timeout", "6s"])
+                Self.migrate + ["--request-timeout", "10s", "--api-unavailable-timeout", "6s"])
             let ended = ContinuousClock.now
             let start = try #require(began.value, "the outage never began: \(stopped)")
             #expect(stopped.status == 5, "\(stopped)")
@@ -149,7 +149,7 @@ struct APIOutageTests {
             let window = Duration.seconds(8)
             let other = "colleague@bastion/pid-4242"
             let began = cluster.outage(.unavailable, for: window, at: .canaryBatch)
-            let process = try cluster.startKPSwitch(Self.migrate + ["--request-timeout", "3s"])
+            let process = try cluster.startKPSwitch(Self.migrate + ["--request-timeout", "10s"])
             // The other process takes the Lease while kpswitch cannot reach the server (as after an expiry).
             let takeover = Task { () throws -> (state: Int, objects: KubeProxyObjects) in
                 while began.value == nil { try await Task.sleep(for: .milliseconds(20)) }
