@@ -106,18 +106,36 @@ public struct Scenario: Sendable {
         }
     }
 
+    /// The API server away for a window: starting `after` the simulator starts, or when kpswitch's record
+    /// (ConfigMap kube-system/kpswitch-state) first shows `completed` steps, so a test need not guess timing.
+    public struct OutageFault: Sendable {
+        public var kind: FaultInjector.Outage
+        public var duration: Duration
+        public var after: Duration?
+        public var atCompleted: Int?
+
+        public init(kind: FaultInjector.Outage, duration: Duration, after: Duration? = nil, atCompleted: Int? = nil) {
+            self.kind = kind
+            self.duration = duration
+            self.after = after
+            self.atCompleted = atCompleted
+        }
+    }
+
     public struct Faults: Sendable {
         public var errors: [ErrorFault] = []
         public var latency: Duration = .zero
         public var dropWatchesEvery: Duration? = nil
         public var configMapEdits: [ConfigMapEdit] = []
+        public var outages: [OutageFault] = []
 
         public init(errors: [ErrorFault] = [], latency: Duration = .zero, dropWatchesEvery: Duration? = nil,
-                    configMapEdits: [ConfigMapEdit] = []) {
+                    configMapEdits: [ConfigMapEdit] = [], outages: [OutageFault] = []) {
             self.errors = errors
             self.latency = latency
             self.dropWatchesEvery = dropWatchesEvery
             self.configMapEdits = configMapEdits
+            self.outages = outages
         }
     }
 
@@ -294,6 +312,23 @@ public struct Scenario: Sendable {
                     namespace: e["namespace"]?.stringValue ?? "kube-system", name: e["name"]?.stringValue ?? "kube-proxy",
                     key: e["key"]?.stringValue ?? "config.conf", mode: mode))
             }
+        }
+        for (index, o) in (root["faults"]?["outages"]?.arrayValue ?? []).enumerated() {
+            let field = "faults.outages[\(index)]"
+            guard let name = o["kind"].map(Scenario.text), let kind = FaultInjector.Outage(rawValue: name) else {
+                throw KubeSimError.scenario("\(field).kind must be hang, refuse or 503")
+            }
+            guard let duration = o["duration"] else { throw KubeSimError.scenario("\(field).duration is required") }
+            var outage = OutageFault(kind: kind, duration: try Scenario.duration(duration, field: "\(field).duration"))
+            if let v = o["after"] { outage.after = try Scenario.duration(v, field: "\(field).after") }
+            if let v = o["atCompleted"] {
+                guard let n = v.intValue, n >= 0 else { throw KubeSimError.scenario("\(field).atCompleted must be a number ≥ 0") }
+                outage.atCompleted = Int(n)
+            }
+            guard (outage.after == nil) != (outage.atCompleted == nil) else {
+                throw KubeSimError.scenario("\(field): give exactly one of after and atCompleted")
+            }
+            faults.outages.append(outage)
         }
         if let v = root["podStartDelay"] { podStartDelay = try Scenario.duration(v, field: "podStartDelay") }
         if let v = root["watchBookmarkInterval"] {
