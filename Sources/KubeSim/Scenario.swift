@@ -26,6 +26,8 @@ public struct Scenario: Sendable {
         public var unschedulable: Bool
         /// `linux` or `windows` (label kubernetes.io/os and nodeInfo.operatingSystem).
         public var os: String
+        /// False: the nodes' kubelets never start kpswitch's agent pods (`agentPods: never`).
+        public var startsAgents = true
 
         public init(
             namePrefix: String, count: Int, kernelVersion: String = "6.1.0-28-amd64", ipvs: IPVSSupport = .loadable,
@@ -264,6 +266,12 @@ public struct Scenario: Sendable {
                     throw KubeSimError.scenario("\(where_).os: '\(v)' is not one of linux, windows")
                 }
                 g.os = v
+            }
+            if let v = group["agentPods"]?.stringValue {
+                guard v == "run" || v == "never" else {
+                    throw KubeSimError.scenario("\(where_).agentPods: '\(v)' is not one of run, never")
+                }
+                g.startsAgents = v == "run"
             }
             nodeGroups.append(g)
         }
