@@ -7,11 +7,14 @@ public struct ClusterAccess: Sendable {
     public let context: String?
     /// kube-proxy's namespace (`-n`, default kube-system).
     public let namespace: String
+    /// kubectl's `-v` level: 6 logs each request, 8 their bodies (see `KubeClient`).
+    public let verbosity: Int
 
-    public init(kubeconfig: String?, context: String?, namespace: String) {
+    public init(kubeconfig: String?, context: String?, namespace: String, verbosity: Int = 0) {
         self.kubeconfig = kubeconfig
         self.context = context
         self.namespace = namespace
+        self.verbosity = verbosity
     }
 
     /// Runs `body` with a client and shuts it down afterwards, whatever `body` does; API and kubeconfig
@@ -21,7 +24,7 @@ public struct ClusterAccess: Sendable {
     ) async throws(KPSwitchError) -> T {
         let client: KubeClient
         do {
-            client = KubeClient(config: try KubeConfig.load(kubeconfig: kubeconfig, context: context), logger: logger)
+            client = KubeClient(config: try KubeConfig.load(kubeconfig: kubeconfig, context: context), logger: logger, verbosity: verbosity)
         } catch {
             throw KPSwitchError(error)
         }
