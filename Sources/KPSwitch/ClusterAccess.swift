@@ -10,12 +10,17 @@ public struct ClusterAccess: Sendable {
     /// The limit for each API request (`--request-timeout`): a hung API server answers nothing, and this is
     /// how long a request waits before kpswitch counts the server as unreachable.
     public let requestTimeout: Duration
+    /// kubectl's `-v` level: 6 logs each request, 8 their bodies (see `KubeClient`).
+    public let verbosity: Int
 
-    public init(kubeconfig: String?, context: String?, namespace: String, requestTimeout: Duration = .seconds(30)) {
+    public init(
+        kubeconfig: String?, context: String?, namespace: String, requestTimeout: Duration = .seconds(30), verbosity: Int = 0
+    ) {
         self.kubeconfig = kubeconfig
         self.context = context
         self.namespace = namespace
         self.requestTimeout = requestTimeout
+        self.verbosity = verbosity
     }
 
     /// Runs `body` with a client and shuts it down afterwards, whatever `body` does; API and kubeconfig
@@ -26,7 +31,8 @@ public struct ClusterAccess: Sendable {
         let client: KubeClient
         do {
             client = KubeClient(
-                config: try KubeConfig.load(kubeconfig: kubeconfig, context: context), timeout: requestTimeout, logger: logger)
+                config: try KubeConfig.load(kubeconfig: kubeconfig, context: context), timeout: requestTimeout, logger: logger,
+                verbosity: verbosity)
         } catch {
             throw KPSwitchError(error)
         }

@@ -12,6 +12,10 @@ public final class KubeClient: Sendable {
     let http: HTTPClient
     let credentials: CredentialProvider
     let logger: Logger
+    /// AsyncHTTPClient's own log: only at `-v=9` and above, where it helps; below, its chatter hides the requests.
+    let transportLogger: Logger
+    /// kubectl's `-v` level: 6 logs one line per request, 8 also headers and bodies, redacted.
+    let verbosity: Int
     let retryPolicy: RetryPolicy
     let requestTimeout: Duration
     /// Scheme, host and port requests are sent to; the host is `tls-server-name` when set (see `init`).
@@ -19,19 +23,25 @@ public final class KubeClient: Sendable {
 
     /// - Parameters:
     ///   - timeout: the limit for each request, retries aside; watches are bounded separately.
+    ///   - verbosity: kubectl's `-v` level: 6 logs each request, 8 their headers and bodies, 9 AsyncHTTPClient's log.
     public convenience init(
-        config: KubeConfig, timeout: Duration = .seconds(30), logger: Logger = Logger(label: "kpswitch.kubeapi")
+        config: KubeConfig, timeout: Duration = .seconds(30), logger: Logger = Logger(label: "kpswitch.kubeapi"),
+        verbosity: Int = 0
     ) {
-        self.init(config: config, timeout: timeout, logger: logger, retryPolicy: RetryPolicy())
+        self.init(config: config, timeout: timeout, logger: logger, retryPolicy: RetryPolicy(), verbosity: verbosity)
     }
 
     /// - Parameter now: the clock credential expiry is judged by; tests move it forward.
     init(
-        config: KubeConfig, timeout: Duration, logger: Logger, retryPolicy: RetryPolicy,
+        config: KubeConfig, timeout: Duration, logger: Logger, retryPolicy: RetryPolicy, verbosity: Int = 0,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.config = config
         self.logger = logger
+        self.verbosity = verbosity
+        var transportLogger = logger
+        if verbosity < 9 { transportLogger.logLevel = .warning }
+        self.transportLogger = transportLogger
         self.retryPolicy = retryPolicy
         self.requestTimeout = timeout
         self.credentials = CredentialProvider(config.credentials, now: now)
@@ -80,7 +90,9 @@ public final class KubeClient: Sendable {
     func send(_ request: Request, maxBodyBytes: Int = 64 << 20) async throws(KubeAPIError) -> ByteBuffer {
         let response = try await open(request, deadline: .now() + .init(requestTimeout))
         do {
-            return try await response.body.collect(upTo: maxBodyBytes)
+            let body = try await response.body.collect(upTo: maxBodyBytes)
+            traceResponseBody(body)
+            return body
         } catch {
             throw transportError(error, request)
         }
@@ -94,10 +106,14 @@ public final class KubeClient: Sendable {
             attempt += 1
             let auth = try await credentials.authorization()
             let outgoing = makeRequest(request, auth: auth)
+            traceRequest(outgoing, body: request.body)
+            let started = ContinuousClock.now
             let response: HTTPClientResponse
             do {
-                response = try await http.execute(outgoing, deadline: deadline, logger: logger)
+                response = try await http.execute(outgoing, deadline: deadline, logger: transportLogger)
+                traceResponse(outgoing, response.status, after: ContinuousClock.now - started)
             } catch {
+                traceResponse(outgoing, nil, after: ContinuousClock.now - started)
                 let failure = transportError(error, request)
                 guard failure.kind == .transport,
                     let wait = retryPolicy.delay(
@@ -172,6 +188,7 @@ public final class KubeClient: Sendable {
         var body = ByteBuffer()
         do {
             body = try await response.body.collect(upTo: 1 << 20)
+            traceResponseBody(body)
         } catch {
             return Status(message: "HTTP \(code) (body unreadable: \(error))", code: code)
         }

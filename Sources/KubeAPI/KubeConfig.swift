@@ -68,6 +68,36 @@ extension KubeConfig {
         environment: [String: String] = ProcessInfo.processInfo.environment,
         workingDirectory: String = FileManager.default.currentDirectoryPath
     ) throws(KubeAPIError) -> KubeConfig {
+        let files = try files(kubeconfig: kubeconfig, environment: environment, workingDirectory: workingDirectory)
+        if files.isEmpty {
+            if environment["KUBERNETES_SERVICE_HOST"] != nil { return try inCluster(environment: environment) }
+            throw noKubeconfig(kubeconfig: kubeconfig, environment: environment)
+        }
+        return try KubeConfigMerge(files: files).resolve(context: context)
+    }
+
+    /// Every context the kubeconfig kubectl would use defines (merged as `load` merges), sorted by name as
+    /// `kubectl config get-contexts` lists them.
+    public static func contextNames(
+        kubeconfig: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment,
+        workingDirectory: String = FileManager.default.currentDirectoryPath
+    ) throws(KubeAPIError) -> [String] {
+        let files = try files(kubeconfig: kubeconfig, environment: environment, workingDirectory: workingDirectory)
+        if files.isEmpty { throw noKubeconfig(kubeconfig: kubeconfig, environment: environment) }
+        return KubeConfigMerge(files: files).contexts.keys.sorted()
+    }
+
+    private static func noKubeconfig(kubeconfig: String?, environment: [String: String]) -> KubeAPIError {
+        let looked = kubeconfig ?? environment["KUBECONFIG"] ?? ((environment["HOME"] ?? "~") + "/.kube/config")
+        return KubeAPIError(
+            .invalidKubeConfig,
+            "no kubeconfig found (looked at \(looked)) and not running in a pod. "
+                + "Pass --kubeconfig or set KUBECONFIG.", file: looked, field: "(file)")
+    }
+
+    private static func files(
+        kubeconfig: String?, environment: [String: String], workingDirectory: String
+    ) throws(KubeAPIError) -> [KubeConfigFile] {
         var files: [KubeConfigFile] = []
         if let kubeconfig {
             let path = absolutePath(kubeconfig, relativeTo: workingDirectory)
@@ -87,15 +117,7 @@ extension KubeConfig {
             let path = home + "/.kube/config"
             if FileManager.default.fileExists(atPath: path) { files = [try KubeConfigFile.read(path: path)] }
         }
-        if files.isEmpty {
-            if environment["KUBERNETES_SERVICE_HOST"] != nil { return try inCluster(environment: environment) }
-            let looked = kubeconfig ?? environment["KUBECONFIG"] ?? ((environment["HOME"] ?? "~") + "/.kube/config")
-            throw KubeAPIError(
-                .invalidKubeConfig,
-                "no kubeconfig found (looked at \(looked)) and not running in a pod. "
-                    + "Pass --kubeconfig or set KUBECONFIG.", file: looked, field: "(file)")
-        }
-        return try KubeConfigMerge(files: files).resolve(context: context)
+        return files
     }
 
     static func absolutePath(_ path: String, relativeTo directory: String) -> String {

@@ -182,3 +182,11 @@ public struct Event: KubeResource {
     public var involvedObjectName: String? { json[path: ["involvedObject", "name"]]?.stringValue }
     public var involvedObjectKind: String? { json[path: ["involvedObject", "kind"]]?.stringValue }
 }
+
+/// events.k8s.io/v1 Event (client-go's `eventsv1.Event`): what a controller reports about an object.
+public struct EventsV1Event: KubeResource {
+    public static let resource = APIResource(
+        group: "events.k8s.io", version: "v1", plural: "events", kind: "Event", namespaced: true)
+    public var json: JSONValue
+    public init(json: JSONValue) { self.json = json }
+}

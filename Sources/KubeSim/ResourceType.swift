@@ -78,7 +78,7 @@ struct ResourceType: Sendable, Hashable {
     static let all: [ResourceType] = [
         namespaces, configMaps, pods, nodes, services, events, serviceAccounts,
         daemonSets, deployments, controllerRevisions, endpointSlices, leases, customResourceDefinitions,
-        selfSubjectAccessReviews, selfSubjectRulesReviews,
+        selfSubjectAccessReviews, selfSubjectRulesReviews, EventsV1.resource,
     ]
 
     /// The group versions, in the order kube-apiserver lists them (core first).

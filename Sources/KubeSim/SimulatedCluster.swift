@@ -54,6 +54,7 @@ final class SimulatedCluster: Sendable {
     // MARK: Routing
 
     func handle(_ request: APIRequest) -> APIResponse {
+        if let core = EventsV1.coreRequest(request) { return EventsV1.response(handle(core)) }
         let segments = request.path.split(separator: "/").map(String.init)
         switch segments.first {
         case "api", "apis":

@@ -13,6 +13,10 @@ struct KPSwitchCommand: AsyncParsableCommand {
             blocking errors; 4 migration failed and was rolled back cleanly; 5 migration failed and the \
             rollback is incomplete (the message says what a human must do).
 
+            Global options, before or after the command (as kubectl takes them): --kubeconfig PATH, \
+            --context NAME, -n/--namespace NAMESPACE, -o/--output text|json, -v LEVEL (kubectl's levels: \
+            -v, -v=6, --v=6, -v 8), --no-color. `kpswitch COMMAND --help` describes them.
+
             Runbooks: Runbooks/migrate.md, Runbooks/rollback.md, Runbooks/troubleshooting.md.
             """,
         version: KPSwitchVersion.current,
@@ -27,14 +31,19 @@ struct KPSwitchCommand: AsyncParsableCommand {
     static func main() async {
         let command: any ParsableCommand
         do {
-            command = try await asyncParseAsRoot()
+            command = try await asyncParseAsRoot(
+                GlobalArguments.normalize(Array(CommandLine.arguments.dropFirst()), root: KPSwitchCommand.self))
         } catch {
             exit(usageFailure: error)
         }
         let global = (command as? any GlobalOptionsCommand)?.global
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = global?.verbose == true ? .debug : .info
+            handler.logLevel = switch global?.verbose ?? 0 {
+            case 9...: .trace
+            case 4...: .debug
+            default: .info
+            }
             return handler
         }
         do {

@@ -43,9 +43,16 @@ struct KPSwitchBinary {
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        // Read both pipes to the end before waiting, so a large help text cannot fill a pipe and block.
+        // Read both pipes to the end, at once, before waiting: a large help text or a -v=8 log on stderr would
+        // otherwise fill one pipe while the other is read, and block the binary.
+        nonisolated(unsafe) var errData = Data()
+        let stderrRead = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            errData = err.fileHandleForReading.readDataToEndOfFile()
+            stderrRead.signal()
+        }
         let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        stderrRead.wait()
         process.waitUntilExit()
         return Result(
             status: process.terminationStatus,

@@ -42,10 +42,17 @@ public enum MigrationPermissions {
         return leases + configMaps + daemonSets + pods + [Permission("list", "nodes", namespace: nil)]
     }
 
-    /// The required permissions the current user lacks, asked one SelfSubjectAccessReview at a time.
-    public static func missing(_ client: KubeClient, namespace: String) async throws(KubeAPIError) -> [Permission] {
+    /// What a migration uses but does without: its milestones as Events on kube-proxy's DaemonSet.
+    public static func optional(namespace: String) -> [Permission] {
+        [Permission("create", group: "events.k8s.io", "events", namespace: namespace)]
+    }
+
+    /// Those of `permissions` (by default the required ones) the current user lacks, one SelfSubjectAccessReview each.
+    public static func missing(
+        _ client: KubeClient, namespace: String, of permissions: [Permission]? = nil
+    ) async throws(KubeAPIError) -> [Permission] {
         var missing: [Permission] = []
-        for permission in required(namespace: namespace) {
+        for permission in permissions ?? required(namespace: namespace) {
             if try await !client.create(permission.review).allowed { missing.append(permission) }
         }
         return missing
@@ -62,19 +69,28 @@ struct MigrationRBACCheck: PreflightCheck {
 
     func run() async -> [Finding] {
         let missing: [Permission]
+        let missingOptional: [Permission]
         do {
             missing = try await MigrationPermissions.missing(client, namespace: namespace)
+            missingOptional = try await MigrationPermissions.missing(
+                client, namespace: namespace, of: MigrationPermissions.optional(namespace: namespace))
         } catch {
             return [.skipped("could not ask the API server what this user may do (SelfSubjectAccessReview): \(error)")]
         }
+        let withoutEvents: [Finding] = missingOptional.map { permission in
+            .warning(
+                "this user may not \(permission): the migration runs, but leaves no Events on kube-proxy's DaemonSet for kubectl events to show",
+                subject: "RBAC",
+                remediation: "Grant it with a Role in \(namespace) to see the migration's milestones in kubectl events -n \(namespace).")
+        }
         let total = MigrationPermissions.required(namespace: namespace).count
         guard !missing.isEmpty else {
-            return [.note("this user may do all \(total) things a migration does in \(namespace) (SelfSubjectAccessReview)")]
+            return [.note("this user may do all \(total) things a migration does in \(namespace) (SelfSubjectAccessReview)")] + withoutEvents
         }
         return [.error(
             "this user lacks \(missing.count) of the \(total) permissions a migration needs: \(missing.map(\.description).joined(separator: ", "))",
             subject: "RBAC",
             remediation: "Grant them with a Role and RoleBinding in \(namespace) (and a ClusterRole for nodes), or run as a user who has "
-                + "them; check one with kubectl auth can-i VERB RESOURCE -n \(namespace).")]
+                + "them; check one with kubectl auth can-i VERB RESOURCE -n \(namespace).")] + withoutEvents
     }
 }

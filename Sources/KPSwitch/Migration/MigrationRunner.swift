@@ -88,17 +88,21 @@ actor MigrationRunner {
             logger.debug("recording, then performing: \(step.summary)")
             try await save()
             progress("\(rollingBack ? "rollback" : "step") \(position(machine)): \(step.summary)")
+            await events.stepStarted(step, state: state)
             var succeeded = false
             do throws(StepFailure) {
                 try await perform(step)
                 state.log("completed: \(step.summary)")
                 _ = machine.stepSucceeded(step)
                 succeeded = true
+                state.record = machine.record
+                await events.stepSucceeded(step, state: state)
             } catch {
                 // The record stays as saved before the step: a resume or rollback starts from it.
                 if let stop = error.stop { throw stop }
                 state.log("failed: \(step.summary): \(error.message)")
                 progress("failed: \(step.summary): \(error.message)")
+                await events.stepFailed(step, message: error.message, state: state)
                 _ = machine.stepFailed(step, error: error.message, mayRollBack: !error.isConflict)
                 if !rollingBack, machine.record.rollback != nil {
                     // The rollback gets a fresh budget, at least ten minutes: a short --timeout is about how long
@@ -118,6 +122,7 @@ actor MigrationRunner {
         guard case .finish(let outcome) = machine.nextAction else {
             return .failed(reason: "the run ended before the migration finished")
         }
+        await events.finished(outcome, state: state)
         return outcome
     }
 

@@ -13,12 +13,20 @@ struct Advise: AsyncParsableCommand, GlobalOptionsCommand {
             Examples:
               kpswitch advise
               kpswitch advise --context prod -o json
+              kpswitch advise --all-contexts
             """
     )
 
     @OptionGroup var global: GlobalOptions
+    @OptionGroup var fleet: FleetOptions
+
+    func validate() throws { try fleet.validate(global) }
 
     func run() async throws {
+        if fleet.allContexts {
+            let report = try await FleetSurvey.survey(global.clusterAccess, timeout: fleet.timeout)
+            return Renderer(options: global).render(report)
+        }
         let advice = try await Advisor.advise(global.clusterAccess)
         Renderer(options: global).render(advice)
     }

@@ -23,17 +23,24 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: [.short, .customLong("output")], help: "Output format: text, or json for one JSON document on stdout.")
     var output: OutputFormat = .text
 
-    @Flag(name: [.short, .long], help: "Log debug detail to stderr.")
-    var verbose = false
+    @Option(name: [.customShort("v"), .customLong("verbose")], help: ArgumentHelp(
+        "Log to stderr at kubectl's levels: 4 the steps' debug detail, 6 each API request (method, URL, status, latency), 8 also the bodies (truncated, credentials and Secret data redacted), 9 the HTTP library's own log.",
+        discussion: "Written as kubectl writes it: -v (4), -v=6, --v=6, -v 8.",
+        valueName: "level"))
+    var verbose = 0
 
     @Flag(name: .customLong("no-color"), help: "Never colour the text output (it is coloured only on a terminal, and never when NO_COLOR is set).")
     var noColor = false
+
+    func validate() throws {
+        if verbose < 0 { throw ValidationError("-v: the level is a number from 0 (quiet) to 9 (everything); got \(verbose).") }
+    }
 }
 
 extension GlobalOptions {
     var clusterAccess: ClusterAccess {
         ClusterAccess(kubeconfig: kubeconfig, context: context, namespace: namespace,
-                      requestTimeout: requestTimeout?.duration ?? .seconds(30))
+                      requestTimeout: requestTimeout?.duration ?? .seconds(30), verbosity: verbose)
     }
 }
 
