@@ -121,7 +121,7 @@ let package = Package(
         // The real-kernel test bed (Tests/VM): a library test targets use to run code in a QEMU guest.
         .target(name: "VMHarness", path: "Tests/VMHarness"),
         .testTarget(name: "VMTests", dependencies: ["VMHarness", "kpswitch"]),
-        .testTarget(name: "KPSwitchVMTests", dependencies: ["VMHarness", "kpswitch"]),
+        .testTarget(name: "KPSwitchVMTests", dependencies: ["VMHarness", "kpswitch", "KPSwitch"]),
         .testTarget(name: "IPVSVMTests", dependencies: ["VMHarness", "ipvs-probe"], exclude: ["Guest"]),
         .testTarget(name: "SnapshotTests", dependencies: ["Snapshot"]),
         // Writes kube-proxy's iptables layout for N services: NodeStateTests and Benchmarks/snapshot.sh.

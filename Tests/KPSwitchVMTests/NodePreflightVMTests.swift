@@ -10,24 +10,40 @@ struct NodePreflightVMTests {
         . /vm/lib.sh
         preflight() { kpswitch preflight --scope node -o json "$@"; }
         vm_check loadable preflight --to ipvs
+        \(NodeAgentVMTests.run(after: "loadable"))
         vm_check still-unloaded sh -c '! grep -q "^ip_vs " /proc/modules'
         vm_check load preflight --to ipvs --load-modules
         vm_check loaded preflight --to ipvs
+        \(NodeAgentVMTests.run(after: "loaded"))
         \(VMScenario.module("ip_vs_sh", .absent))
         vm_check absent preflight --to ipvs --scheduler sh
+        \(NodeAgentVMTests.run(after: "absent"))
         \(VMScenario.module("ip_vs_wrr", .builtIn))
         vm_check builtin preflight --to ipvs --scheduler wrr
+        \(NodeAgentVMTests.run(after: "builtin"))
         ip link add kube-ipvs0 type dummy
         ip addr add 10.96.0.1/32 dev kube-ipvs0
         ipvsadm -A -t 10.96.0.1:443 -s rr
         ipvsadm -A -t 192.0.2.50:80 -s rr
         ipvsadm -A -f 7 -s rr
         vm_check foreign preflight --to iptables
+        \(NodeAgentVMTests.run(after: "foreign"))
+        iptables-nft-restore < /vm/kube-proxy-nat.rules
+        nft add table ip kube-proxy
+        nft add chain ip kube-proxy services
+        vm_check rules preflight --to nftables
+        \(NodeAgentVMTests.run(after: "rules"))
+        \(NodeAgentVMTests.bareImage)
+        \(NodeAgentVMTests.run(after: "bare", path: "/vm/agent-bin"))
         """
 
     /// Boots once for the whole suite: TCG boots cost seconds.
     static let run: Task<VMRun, any Error> = Task {
-        try await VMGuest.run(script: script, files: [try VMFile.product("kpswitch")], timeout: .seconds(300))
+        let rules = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../NodeStateTests/Fixtures/iptables-save-kube-proxy-nat.txt").standardized
+        return try await VMGuest.run(
+            script: script, files: [try VMFile.product("kpswitch"), .copy(rules, to: "/vm/kube-proxy-nat.rules")] + NodeAgentVMTests.files,
+            timeout: .seconds(300))
     }
 
     struct Report {

@@ -30,6 +30,7 @@ need ipvsadm ipvsadm
 need iptables iptables
 need ipset ipset
 need nft nftables
+need dash dash
 need ldd libc-bin
 need xz xz-utils
 need strip binutils
@@ -42,7 +43,7 @@ mkdir -p "$cache"
 exec 9>"$cache/.lock"
 flock 9
 
-tool_versions="$(dpkg-query -W -f '${Package} ${Version}\n' busybox-static kmod ipvsadm iptables ipset nftables libc6 2>/dev/null)"
+tool_versions="$(dpkg-query -W -f '${Package} ${Version}\n' busybox-static kmod ipvsadm iptables ipset nftables dash libc6 2>/dev/null)"
 key="$(printf '%s\n' "$tool_versions" | cat - "$here/build-image.sh" "$here/guest-init.sh" "$here/guest-lib.sh" | sha256sum | cut -c1-16)"
 
 # The cached image is reused without asking apt which kernel is current (apt-cache takes seconds on a
@@ -129,6 +130,8 @@ for name in modprobe depmod insmod rmmod lsmod modinfo; do ln -sf /usr/bin/kmod 
 copy_in /usr/sbin/ipvsadm
 cp /usr/sbin/ipvsadm-save /usr/sbin/ipvsadm-restore "$stage/usr/sbin/"
 copy_in /usr/sbin/ipset
+# dash: the shell of kube-proxy's image (distroless-iptables), which the node agent's script runs in.
+copy_in /usr/bin/dash
 copy_in /usr/sbin/nft
 copy_in /usr/sbin/xtables-nft-multi
 copy_in /usr/sbin/xtables-legacy-multi

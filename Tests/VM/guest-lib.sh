@@ -1,9 +1,12 @@
 # Shell helpers for guest scripts: `. /vm/lib.sh`. They shape the guest's modules into the
 # scenarios node-scope code meets on real nodes. $KVER is the running kernel's release.
+# Debian's busybox sh runs its own applets before PATH, so kmod's tools are named by path here: busybox's
+# depmod writes no modules.*.bin, and kmod's modprobe (the one kpswitch and the agent find) would read
+# stale indexes.
 
 # vm_module_file NAME: the .ko path of a module, relative to /lib/modules/$KVER.
 vm_module_file() {
-    path="$(modinfo -n "$1")" || return 1
+    path="$(/usr/sbin/modinfo -n "$1")" || return 1
     echo "${path#/lib/modules/$KVER/}" | sed "s#^/usr/lib/modules/$KVER/##"
 }
 
@@ -11,7 +14,7 @@ vm_module_file() {
 vm_remove_module() {
     file="$(vm_module_file "$1")" || return 1
     rm -f "/lib/modules/$KVER/$file"
-    depmod "$KVER"
+    /usr/sbin/depmod "$KVER"
 }
 
 # vm_mark_builtin NAME: the kernel reports the module built in through modules.builtin, as on
@@ -21,12 +24,12 @@ vm_mark_builtin() {
     file="$(vm_module_file "$1")" || return 1
     rm -f "/lib/modules/$KVER/$file"
     echo "$file" >> "/lib/modules/$KVER/modules.builtin"
-    depmod "$KVER"
+    /usr/sbin/depmod "$KVER"
 }
 
 # vm_load_ipvs: IPVS with the schedulers kube-proxy uses, loaded the way a node loads them.
 vm_load_ipvs() {
-    for m in ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh; do modprobe "$m"; done
+    for m in ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh; do /usr/sbin/modprobe "$m"; done
 }
 
 # vm_loaded NAME: succeeds when /proc/modules lists the module.
