@@ -4,15 +4,50 @@ import Logging
 
 /// A migration's milestones as Kubernetes Events (events.k8s.io/v1) on kube-proxy's DaemonSet, so
 /// `kubectl events -n kube-system --for daemonset/kube-proxy` tells the migration beside the pods coming and
-/// going. An event is a note, not a step: failing to write one is logged and never fails the migration.
-struct MigrationEvents: Sendable {
+/// going. An event is a note, not a step: failing to write one is logged and never fails the migration, and
+/// writing one never delays it. One background task writes them in order, so an API server that hangs on an
+/// event holds up no step (the step's own requests meet the outage and pause as #19 has them); `drain` waits
+/// a bounded time for the last ones before the command exits.
+final class MigrationEvents: Sendable {
     static let reportingController = "kpswitch"
 
-    let client: KubeClient
     let namespace: String
     let logger: Logger
+    private let queue: AsyncStream<EventsV1Event>.Continuation
+    private let writer: Task<Void, Never>
 
-    func stepStarted(_ step: MigrationStep, state: MigrationState) async {
+    init(client: KubeClient, namespace: String, logger: Logger) {
+        self.namespace = namespace
+        self.logger = logger
+        let (events, queue) = AsyncStream.makeStream(of: EventsV1Event.self)
+        self.queue = queue
+        writer = Task {
+            for await event in events {
+                do throws(KubeAPIError) {
+                    _ = try await client.create(event)
+                } catch {
+                    let reason = event.json["reason"]?.stringValue ?? "?"
+                    logger.warning("could not record event \(reason) on DaemonSet \(namespace)/\(event.json[path: ["regarding", "name"]]?.stringValue ?? "?"): \(error.description)")
+                }
+            }
+        }
+    }
+
+    deinit { queue.finish() }
+
+    /// Waits until the events asked for so far are written, or `limit` has passed; those still unwritten then are dropped.
+    func drain(within limit: Duration) async {
+        queue.finish()
+        let writer = writer
+        let timer = Task {
+            try? await Task.sleep(for: limit)
+            writer.cancel()
+        }
+        await writer.value
+        timer.cancel()
+    }
+
+    func stepStarted(_ step: MigrationStep, state: MigrationState) {
         guard state.record.rollback == nil else { return }
         let plan = state.record.plan
         switch step {
@@ -21,11 +56,11 @@ struct MigrationEvents: Sendable {
                 if case .replacePods(_, let nodes) = step { return count + nodes.count }
                 return count
             }
-            await emit(
+            emit(
                 reason: "MigrationPlanned", action: "Plan", state: state,
                 note: "migration \(plan.from.rawValue) -> \(plan.to.rawValue) planned: strategy \(plan.strategy.rawValue), \(BatchProgress(record: state.record).batches) batches, \(nodes) nodes")
         case .replacePods(let batch, let nodes):
-            await emit(
+            emit(
                 reason: "BatchStarted", action: "ReplacePods", state: state,
                 note: "batch \(batch + 1)/\(BatchProgress(record: state.record).batches) started: replacing kube-proxy on \(nodes.count) nodes (\(nodes.joined(separator: ", ")))")
         default:
@@ -33,39 +68,39 @@ struct MigrationEvents: Sendable {
         }
     }
 
-    func stepSucceeded(_ step: MigrationStep, state: MigrationState) async {
+    func stepSucceeded(_ step: MigrationStep, state: MigrationState) {
         guard state.record.rollback == nil, case .verifyNodes(let batch, let nodes, let mode) = step else { return }
         let progress = BatchProgress(record: state.record)
-        await emit(
+        emit(
             reason: "BatchVerified", action: "Verify", state: state,
             note: "batch \(batch + 1)/\(progress.batches) verified: \(nodes.count) nodes run \(mode.rawValue); nodes verified \(progress.verified) / total \(progress.total)")
     }
 
-    func stepFailed(_ step: MigrationStep, message: String, state: MigrationState) async {
+    func stepFailed(_ step: MigrationStep, message: String, state: MigrationState) {
         guard case .verifyNodes(let batch, _, let mode) = step else { return }
-        await emit(
+        emit(
             reason: "VerificationFailed", action: "Verify", type: "Warning", state: state,
             note: "batch \(batch + 1) failed verification for \(mode.rawValue): \(message)")
     }
 
-    func finished(_ outcome: MigrationOutcome, state: MigrationState) async {
+    func finished(_ outcome: MigrationOutcome, state: MigrationState) {
         let plan = state.record.plan
         let route = "\(plan.from.rawValue) -> \(plan.to.rawValue)"
         switch outcome {
         case .migrated:
-            await emit(reason: "MigrationFinished", action: "Finish", state: state, note: "migration \(route) finished: every node runs \(plan.to.rawValue)")
+            emit(reason: "MigrationFinished", action: "Finish", state: state, note: "migration \(route) finished: every node runs \(plan.to.rawValue)")
         case .migratedWithLeftovers(let reason, _):
-            await emit(reason: "MigrationFinished", action: "Finish", type: "Warning", state: state, note: "migration \(route) finished with leftovers: \(reason)")
+            emit(reason: "MigrationFinished", action: "Finish", type: "Warning", state: state, note: "migration \(route) finished with leftovers: \(reason)")
         case .rolledBack(let reason):
-            await emit(reason: "RolledBack", action: "RollBack", type: "Warning", state: state, note: "migration \(route) rolled back, every node runs \(plan.from.rawValue) again: \(reason)")
+            emit(reason: "RolledBack", action: "RollBack", type: "Warning", state: state, note: "migration \(route) rolled back, every node runs \(plan.from.rawValue) again: \(reason)")
         case .rollbackIncomplete(let reason, let rollbackError, _):
-            await emit(reason: "RollbackIncomplete", action: "RollBack", type: "Warning", state: state, note: "migration \(route) failed (\(reason)) and its rollback is incomplete: \(rollbackError)")
+            emit(reason: "RollbackIncomplete", action: "RollBack", type: "Warning", state: state, note: "migration \(route) failed (\(reason)) and its rollback is incomplete: \(rollbackError)")
         case .failed(let reason), .stopped(let reason, _):
-            await emit(reason: "MigrationStopped", action: "Finish", type: "Warning", state: state, note: "migration \(route) stopped: \(reason)")
+            emit(reason: "MigrationStopped", action: "Finish", type: "Warning", state: state, note: "migration \(route) stopped: \(reason)")
         }
     }
 
-    private func emit(reason: String, action: String, type: String = "Normal", state: MigrationState, note: String) async {
+    private func emit(reason: String, action: String, type: String = "Normal", state: MigrationState, note: String) {
         let daemonSet = state.originalDaemonSet.name
         var event = EventsV1Event(name: "", namespace: namespace)
         event.json[path: ["metadata", "name"]] = nil
@@ -83,15 +118,6 @@ struct MigrationEvents: Sendable {
             "apiVersion": .string("apps/v1"), "kind": .string("DaemonSet"), "namespace": .string(namespace),
             "name": .string(daemonSet),
         ]
-        do throws(KubeAPIError) {
-            _ = try await client.create(event)
-        } catch {
-            logger.warning("could not record event \(reason) on DaemonSet \(namespace)/\(daemonSet): \(error.description)")
-        }
+        queue.yield(event)
     }
-}
-
-extension MigrationRunner {
-    /// The runner's event sink: same client, namespace and log.
-    var events: MigrationEvents { MigrationEvents(client: client, namespace: namespace, logger: logger) }
 }

@@ -43,6 +43,7 @@ actor MigrationRunner {
     let pollInterval: Duration
     /// How long the API server may stay unreachable before the run stops (exit 5) without rolling back.
     let apiUnavailableTimeout: Duration
+    let events: MigrationEvents
 
     var state: MigrationState
     private var stateResourceVersion: String?
@@ -66,12 +67,24 @@ actor MigrationRunner {
         self.apiUnavailableTimeout = apiUnavailableTimeout
         self.logger = logger
         self.progress = progress
+        events = MigrationEvents(client: client, namespace: namespace, logger: logger)
         deadline = .now + timeout
     }
 
     /// Runs the recorded machine to its end and returns the outcome; throws only when the state itself
     /// cannot be written (the cluster is then wherever the last recorded step left it).
     func drive(_ machine: MigrationMachine) async throws(KPSwitchError) -> MigrationOutcome {
+        let result: Result<MigrationOutcome, KPSwitchError>
+        do throws(KPSwitchError) {
+            result = .success(try await driveSteps(machine))
+        } catch {
+            result = .failure(error)
+        }
+        await events.drain(within: .seconds(5))
+        return try result.get()
+    }
+
+    private func driveSteps(_ machine: MigrationMachine) async throws(KPSwitchError) -> MigrationOutcome {
         var machine = machine
         state.record = machine.record
         while case .perform(let step) = machine.nextAction {
@@ -88,7 +101,7 @@ actor MigrationRunner {
             logger.debug("recording, then performing: \(step.summary)")
             try await save()
             progress("\(rollingBack ? "rollback" : "step") \(position(machine)): \(step.summary)")
-            await events.stepStarted(step, state: state)
+            events.stepStarted(step, state: state)
             var succeeded = false
             do throws(StepFailure) {
                 try await perform(step)
@@ -96,13 +109,13 @@ actor MigrationRunner {
                 _ = machine.stepSucceeded(step)
                 succeeded = true
                 state.record = machine.record
-                await events.stepSucceeded(step, state: state)
+                events.stepSucceeded(step, state: state)
             } catch {
                 // The record stays as saved before the step: a resume or rollback starts from it.
                 if let stop = error.stop { throw stop }
                 state.log("failed: \(step.summary): \(error.message)")
                 progress("failed: \(step.summary): \(error.message)")
-                await events.stepFailed(step, message: error.message, state: state)
+                events.stepFailed(step, message: error.message, state: state)
                 _ = machine.stepFailed(step, error: error.message, mayRollBack: !error.isConflict)
                 if !rollingBack, machine.record.rollback != nil {
                     // The rollback gets a fresh budget, at least ten minutes: a short --timeout is about how long
@@ -122,7 +135,7 @@ actor MigrationRunner {
         guard case .finish(let outcome) = machine.nextAction else {
             return .failed(reason: "the run ended before the migration finished")
         }
-        await events.finished(outcome, state: state)
+        events.finished(outcome, state: state)
         return outcome
     }
 
