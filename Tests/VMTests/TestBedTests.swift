@@ -20,26 +20,27 @@ struct TestBedTests {
         . /vm/lib.sh
 
         # Present, not loaded: modprobe must load ip_vs and its dependencies (libcrc32c's softdep on crc32c).
+        # kmod by path: busybox sh would run its own modprobe applet, which ignores softdeps.
         \(VMScenario.module("ip_vs", .notLoaded))
         vm_check ip_vs-loaded-before vm_loaded ip_vs
-        vm_check modprobe-ip_vs modprobe ip_vs
+        vm_check modprobe-ip_vs /usr/sbin/modprobe ip_vs
         vm_check modules-after cat /proc/modules
 
         # Built in for real: Debian builds ipv6 into the kernel.
         vm_check ipv6-in-builtin grep -x kernel/net/ipv6/ipv6.ko /lib/modules/$KVER/modules.builtin
-        vm_check modprobe-ipv6 modprobe ipv6
-        vm_check show-depends-ipv6 modprobe --show-depends ipv6
+        vm_check modprobe-ipv6 /usr/sbin/modprobe ipv6
+        vm_check show-depends-ipv6 /usr/sbin/modprobe --show-depends ipv6
         vm_check ipv6-loaded vm_loaded ipv6
 
         # Built in through modules.builtin alone.
         \(VMScenario.module("ip_vs_wrr", .builtIn))
-        vm_check show-depends-wrr modprobe --show-depends ip_vs_wrr
-        vm_check modprobe-wrr modprobe ip_vs_wrr
+        vm_check show-depends-wrr /usr/sbin/modprobe --show-depends ip_vs_wrr
+        vm_check modprobe-wrr /usr/sbin/modprobe ip_vs_wrr
         vm_check wrr-loaded vm_loaded ip_vs_wrr
 
         # Absent.
         \(VMScenario.module("ip_vs_sh", .absent))
-        vm_check modprobe-sh modprobe ip_vs_sh
+        vm_check modprobe-sh /usr/sbin/modprobe ip_vs_sh
 
         # IPVS programmed with ipvsadm, then saved.
         ipvsadm -A -t 9.111.255.240:80 -s rr

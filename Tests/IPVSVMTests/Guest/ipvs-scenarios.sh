@@ -15,15 +15,15 @@ echo /nonexistent > /proc/sys/kernel/modprobe
 run absent-module-not-loaded ipvs-probe save
 ko="$(vm_module_file ip_vs)"
 mv "/lib/modules/$KVER/$ko" /tmp/ip_vs.ko.aside
-depmod "$KVER"
+/usr/sbin/depmod "$KVER"
 run absent-not-in-kernel ipvs-probe save
 mv /tmp/ip_vs.ko.aside "/lib/modules/$KVER/$ko"
-depmod "$KVER"
+/usr/sbin/depmod "$KVER"
 echo "$original_modprobe" > /proc/sys/kernel/modprobe
 
 # 2. A mixed table programmed with ipvsadm.
 vm_load_ipvs
-for m in ip_vs_lc ip_vs_wlc ip_vs_mh ip_vs_sed ip_vs_nq ip_vs_dh ip_vs_pe_sip; do modprobe "$m"; done
+for m in ip_vs_lc ip_vs_wlc ip_vs_mh ip_vs_sed ip_vs_nq ip_vs_dh ip_vs_pe_sip; do /usr/sbin/modprobe "$m"; done
 ipvsadm --set 1000 100 200
 cat > /tmp/mixed.rules <<'RULES'
 -A -t 10.96.0.1:443 -s rr -p 10800
