@@ -224,7 +224,7 @@ public struct MigrationEngine: Sendable {
         switch step {
         case .restoreOriginalConfig:
             return "Put ConfigMap \(state.originalConfigMap.name)'s data back from: \(record) -o jsonpath='{.data.originalConfigMap}' (its \"data\")."
-        case .restoreOriginalDaemonSet, .restoreDaemonSet:
+        case .restoreOriginalDaemonSet, .restoreDaemonSet, .pointDaemonSetAtOriginal:
             return "Put DaemonSet \(state.originalDaemonSet.name)'s spec.updateStrategy and spec.template back from: \(record) -o jsonpath='{.data.originalDaemonSet}'."
         case .replacePods(_, let nodes):
             return "Replace kube-proxy on \(nodes.joined(separator: ", ")): kubectl \(ns) delete pod -l \(MigrationPlanner.selectorText(state)) --field-selector spec.nodeName=<node>, for each node."

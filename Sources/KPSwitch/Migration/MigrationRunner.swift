@@ -32,6 +32,8 @@ actor MigrationRunner {
     let timeout: Duration
     /// Roll back over changes made by someone else (`rollback --force`).
     let force: Bool
+    /// How often a waiting phase looks at its deadline and re-reads a log that lacks the start-up line;
+    /// the pods and the DaemonSet themselves are watched, not polled.
     let pollInterval: Duration
 
     var state: MigrationState
@@ -175,16 +177,6 @@ actor MigrationRunner {
         logger.debug("waiting for \(waitingFor)")
         if ContinuousClock.now >= deadline {
             throw StepFailure(message: "timed out after \(BatchProgress.format(timeout)) waiting for \(waitingFor)")
-        }
-    }
-
-    /// Waits before the next look; `nodes` stretches the interval on big clusters (each look lists every
-    /// kube-proxy pod), one more interval per 250 nodes.
-    func pause(nodes: Int = 0) async {
-        do {
-            try await Task.sleep(for: pollInterval * max(1, nodes / 250))
-        } catch {
-            // Cancelled: the caller's next deadline check or request ends the wait.
         }
     }
 }

@@ -43,6 +43,13 @@ struct Migrate: AsyncParsableCommand, GlobalOptionsCommand {
         transform: { try NodeBatches(parsing: $0) })
     var batches: NodeBatches?
 
+    @Option(
+        help: ArgumentHelp(
+            "Cumulative node targets per batch when the canary strategy finalizes: the pods are replaced once more, from the original template, each batch verified (default 25%,100%).",
+            valueName: "targets"),
+        transform: { try NodeBatches(parsing: $0) })
+    var finalBatches: NodeBatches?
+
     @Option(help: "How leftovers of the old mode are removed: auto, init-container, node or none.")
     var cleanup: Cleanup = .auto
 
@@ -78,8 +85,8 @@ struct Migrate: AsyncParsableCommand, GlobalOptionsCommand {
     func validate() throws {
         if resume {
             if dryRun { throw ValidationError("--resume continues a recorded migration; it cannot be a --dry-run.") }
-            if to != nil || scheduler != nil || strictARP || batches != nil {
-                throw ValidationError("--resume follows the plan recorded in the cluster; drop --to, --scheduler, --strict-arp and --batches.")
+            if to != nil || scheduler != nil || strictARP || batches != nil || finalBatches != nil {
+                throw ValidationError("--resume follows the plan recorded in the cluster; drop --to, --scheduler, --strict-arp, --batches and --final-batches.")
             }
             return
         }
@@ -88,8 +95,8 @@ struct Migrate: AsyncParsableCommand, GlobalOptionsCommand {
         }
         if scheduler != nil && to != .ipvs { throw ValidationError("--scheduler applies only with --to ipvs.") }
         if strictARP && to != .ipvs { throw ValidationError("--strict-arp applies only with --to ipvs.") }
-        if batches != nil && strategy != .canary {
-            throw ValidationError("--batches applies only to --strategy canary; the rolling strategy follows the DaemonSet's own maxUnavailable.")
+        if (batches != nil || finalBatches != nil) && strategy != .canary {
+            throw ValidationError("--batches and --final-batches apply only to --strategy canary; the rolling strategy follows the DaemonSet's own maxUnavailable.")
         }
         if to == .nftables && (cleanup == .initContainer || cleanup == .node) {
             throw ValidationError("--cleanup \(cleanup.rawValue): kube-proxy cleans up the old mode itself when switching to nftables; use --cleanup auto.")
@@ -134,7 +141,7 @@ struct Migrate: AsyncParsableCommand, GlobalOptionsCommand {
         guard let to else { throw ValidationError("Missing --to.") }
         return try MigrationRequest(
             mode: to, scheduler: scheduler, strictARP: strictARP, strategy: strategy == .canary ? .canary : .rolling,
-            batches: batches ?? .default, cleanup: CleanupStrategy.Requested(rawValue: cleanup.rawValue) ?? .auto,
+            batches: batches ?? .default, finalBatches: finalBatches ?? .finalDefault, cleanup: CleanupStrategy.Requested(rawValue: cleanup.rawValue) ?? .auto,
             rollbackAllowed: !noRollback)
     }
 
