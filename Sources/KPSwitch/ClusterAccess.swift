@@ -7,11 +7,15 @@ public struct ClusterAccess: Sendable {
     public let context: String?
     /// kube-proxy's namespace (`-n`, default kube-system).
     public let namespace: String
+    /// The limit for each API request (`--request-timeout`): a hung API server answers nothing, and this is
+    /// how long a request waits before kpswitch counts the server as unreachable.
+    public let requestTimeout: Duration
 
-    public init(kubeconfig: String?, context: String?, namespace: String) {
+    public init(kubeconfig: String?, context: String?, namespace: String, requestTimeout: Duration = .seconds(30)) {
         self.kubeconfig = kubeconfig
         self.context = context
         self.namespace = namespace
+        self.requestTimeout = requestTimeout
     }
 
     /// Runs `body` with a client and shuts it down afterwards, whatever `body` does; API and kubeconfig
@@ -21,7 +25,8 @@ public struct ClusterAccess: Sendable {
     ) async throws(KPSwitchError) -> T {
         let client: KubeClient
         do {
-            client = KubeClient(config: try KubeConfig.load(kubeconfig: kubeconfig, context: context), logger: logger)
+            client = KubeClient(
+                config: try KubeConfig.load(kubeconfig: kubeconfig, context: context), timeout: requestTimeout, logger: logger)
         } catch {
             throw KPSwitchError(error)
         }

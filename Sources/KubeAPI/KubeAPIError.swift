@@ -34,6 +34,8 @@ public struct KubeAPIError: Error, Sendable, CustomStringConvertible {
     /// The kubeconfig file and field at fault, for `.invalidKubeConfig`.
     public let file: String?
     public let field: String?
+    /// How long the server asked the client to wait (`Retry-After`, or the Status' retryAfterSeconds).
+    public internal(set) var retryAfter: Duration?
     let message: String
 
     init(
@@ -52,6 +54,17 @@ public struct KubeAPIError: Error, Sendable, CustomStringConvertible {
 
     /// True when the user's input (kubeconfig, flags) is at fault; the CLI exits 2 for these.
     public var isInvalidInput: Bool { kind == .invalidKubeConfig || kind == .notInCluster }
+
+    /// The API server is away or overloaded, not refusing the request: a timeout, a refused or broken
+    /// connection (a TLS reset included), 429, 500/502/503/504, or etcd's "leader changed". Waiting and
+    /// asking again is the answer; nothing about the request or the cluster's objects is wrong.
+    public var isAPIUnavailable: Bool {
+        switch kind {
+        case .tooManyRequests, .serviceUnavailable, .timeout, .transport: return true
+        case .serverError: return code != 501
+        default: return message.contains("leader changed")
+        }
+    }
 
     /// The HTTP status code, when the server answered.
     public var code: Int? { status?.code }

@@ -115,6 +115,16 @@ extension KubeClient {
         return try await create(review).allowed
     }
 
+    /// The API server's `gitVersion` from `/version` (`v1.34.1`), as `kubectl version` shows it.
+    public func serverVersion() async throws(KubeAPIError) -> String {
+        let ref = ResourceRef(typeName: "version", namespace: nil, name: nil)
+        let body = try await send(Request(method: .GET, path: "/version", verb: "get", resource: ref))
+        guard let version = try decode(body, "get", ref)["gitVersion"]?.stringValue else {
+            throw KubeAPIError(.unexpectedResponse, "get /version: the answer has no gitVersion.")
+        }
+        return version
+    }
+
     /// A container's log, as `kubectl logs` prints it.
     public func logs(
         pod: String, namespace: String? = nil, container: String? = nil, tailLines: Int? = nil,

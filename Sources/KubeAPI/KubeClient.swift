@@ -130,7 +130,9 @@ public final class KubeClient: Sendable {
                 try await pause(wait, request)
                 continue
             }
-            throw KubeAPIError.api(status: status, code: code, verb: request.verb, resource: request.resource)
+            var failure = KubeAPIError.api(status: status, code: code, verb: request.verb, resource: request.resource)
+            failure.retryAfter = retryAfter
+            throw failure
         }
     }
 
@@ -191,7 +193,9 @@ public final class KubeClient: Sendable {
             return KubeAPIError(
                 .timeout, "\(what) timed out after \(requestTimeout) against \(config.server). Check that the API server is reachable and healthy.")
         }
-        if error is NIOSSLError || error is BoringSSLError || "\(error)".contains("CERTIFICATE_VERIFY_FAILED") {
+        // A certificate refused is configuration; any other TLS failure (a reset mid-handshake, an unclean
+        // shutdown) is the connection breaking, as when the API server restarts.
+        if error is NIOSSLExtraError || "\(error)".contains("CERTIFICATE_VERIFY_FAILED") {
             return KubeAPIError(
                 .tls,
                 "\(what): the TLS handshake with \(config.server) failed (\(error)). The server's certificate is not "

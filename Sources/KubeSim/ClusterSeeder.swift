@@ -68,17 +68,35 @@ struct ClusterSeeder {
                 let name = group.count == 1 && group.controlPlane ? group.namePrefix : "\(group.namePrefix)-\(i)"
                 let ip = "10.0.\(index / 250).\(10 + index % 250)"
                 kubelet.register(NodeProfile(name: name, internalIP: ip, kernelVersion: group.kernelVersion,
-                                             ipvs: group.ipvs, nftVersion: group.nftVersion))
+                                             ipvs: group.ipvs, nftVersion: group.nftVersion, kubeletRunning: group.ready,
+                                             startsAgents: group.startsAgents))
                 var labels: JSONValue = [
                     "beta.kubernetes.io/arch": "amd64", "beta.kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
-                    "kubernetes.io/hostname": .string(name), "kubernetes.io/os": "linux",
+                    "kubernetes.io/hostname": .string(name), "kubernetes.io/os": .string(group.os),
                 ]
+                labels["beta.kubernetes.io/os"] = .string(group.os)
                 var spec: JSONValue = ["podCIDR": .string("10.244.\(index % 256).0/24"), "podCIDRs": [.string("10.244.\(index % 256).0/24")]]
+                var taints: [JSONValue] = []
                 if group.controlPlane {
                     labels["node-role.kubernetes.io/control-plane"] = ""
-                    spec["taints"] = [["key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"]]
+                    taints.append(["key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"])
+                }
+                if group.unschedulable {
+                    spec["unschedulable"] = true
+                    taints.append(["key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"])
                 }
                 let stamp = JSONValue.string(Timestamps.rfc3339(now))
+                // What the node lifecycle controller shows for a node whose kubelet stopped posting status.
+                let ready: JSONValue = group.ready
+                    ? ["type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status",
+                       "lastHeartbeatTime": stamp, "lastTransitionTime": stamp]
+                    : ["type": "Ready", "status": "Unknown", "reason": "NodeStatusUnknown",
+                       "message": "Kubelet stopped posting node status.", "lastHeartbeatTime": stamp, "lastTransitionTime": stamp]
+                if !group.ready {
+                    taints.append(["key": "node.kubernetes.io/unreachable", "effect": "NoSchedule", "timeAdded": stamp])
+                    taints.append(["key": "node.kubernetes.io/unreachable", "effect": "NoExecute", "timeAdded": stamp])
+                }
+                if !taints.isEmpty { spec["taints"] = .array(taints) }
                 let node: JSONValue = [
                     "apiVersion": "v1", "kind": "Node",
                     "metadata": ["name": .string(name), "labels": labels,
@@ -87,14 +105,12 @@ struct ClusterSeeder {
                     "spec": spec,
                     "status": [
                         "addresses": [["type": "InternalIP", "address": .string(ip)], ["type": "Hostname", "address": .string(name)]],
-                        "conditions": [["type": "Ready", "status": "True", "reason": "KubeletReady",
-                                        "message": "kubelet is posting ready status", "lastHeartbeatTime": stamp,
-                                        "lastTransitionTime": stamp]],
+                        "conditions": [ready],
                         "nodeInfo": ["kernelVersion": .string(group.kernelVersion), "osImage": .string(group.osImage),
                                      "kubeletVersion": .string(scenario.kubernetesVersion),
                                      "kubeProxyVersion": .string(scenario.kubernetesVersion),
                                      "containerRuntimeVersion": "containerd://1.7.24", "architecture": "amd64",
-                                     "operatingSystem": "linux", "machineID": "", "systemUUID": "", "bootID": ""],
+                                     "operatingSystem": .string(group.os), "machineID": "", "systemUUID": "", "bootID": ""],
                         "capacity": ["cpu": "2", "memory": "4015360Ki", "pods": "110"],
                         "allocatable": ["cpu": "2", "memory": "3912960Ki", "pods": "110"],
                     ],

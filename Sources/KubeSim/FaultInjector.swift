@@ -13,6 +13,17 @@ public final class FaultInjector: Sendable {
         var errors: [Scenario.ErrorFault]
         var scripted: [Scripted] = []
         var latency: Duration = .zero
+        var outage: (kind: Outage, until: ContinuousClock.Instant)?
+    }
+
+    /// How the API server is away during an outage window.
+    public enum Outage: String, Sendable, CaseIterable {
+        /// Accepts connections and requests and never answers, as a frozen API server (SIGSTOP, etcd stall).
+        case hang
+        /// Stops listening and closes open connections, then listens again on the same port: a restart.
+        case refuse
+        /// Answers every request 503 ServiceUnavailable with Retry-After: 1, as an API server that lost etcd.
+        case unavailable = "503"
     }
 
     private let state: Mutex<State>
@@ -36,6 +47,22 @@ public final class FaultInjector: Sendable {
     public var latency: Duration {
         get { state.withLock { $0.latency } }
         set { state.withLock { $0.latency = newValue } }
+    }
+
+    /// The outage in force now, if any.
+    public var outage: Outage? {
+        state.withLock { s in
+            guard let outage = s.outage else { return nil }
+            if ContinuousClock.now >= outage.until {
+                s.outage = nil
+                return nil
+            }
+            return outage.kind
+        }
+    }
+
+    func beginOutage(_ kind: Outage, until: ContinuousClock.Instant) {
+        state.withLock { $0.outage = (kind, until) }
     }
 
     func injectedError(verb: String, resource: String) -> APIError? {

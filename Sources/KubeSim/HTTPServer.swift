@@ -68,6 +68,21 @@ final class APIChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .end:
             guard let head else { return }
             self.head = nil
+            switch cluster.faults.outage {
+            case .hang?:
+                // Read and never answered: the client's own timeout is the only way out.
+                return
+            case .refuse?:
+                context.close(promise: nil)
+                return
+            case .unavailable?:
+                let status = APIError(code: 503, reason: "ServiceUnavailable", message: "The server is currently unable to handle the request").status
+                write(context: context, head: head, status: 503, contentType: "application/json", body: status.serialized(),
+                      extra: [("Retry-After", "1")])
+                return
+            case nil:
+                break
+            }
             let latency = cluster.faults.latency
             if latency > .zero {
                 let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
@@ -225,13 +240,14 @@ final class APIChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 }
 
-/// Owns the listening socket and the event loops.
+/// Owns the listening socket and the event loops. The socket can be closed and opened again on the same port
+/// (an outage that refuses connections), so it lives behind a lock.
 final class HTTPServer: Sendable {
     let group: MultiThreadedEventLoopGroup
-    let channel: Channel
     let watches: WatchRegistry
-
-    var port: Int { channel.localAddress?.port ?? 0 }
+    let port: Int
+    private let listener: Mutex<Channel?>
+    private let bind: @Sendable (Int) -> EventLoopFuture<Channel>
 
     init(cluster: SimulatedCluster, pki: SimulatorPKI, port: Int, bookmarkInterval: Duration) async throws {
         var tls = TLSConfiguration.makeServerConfiguration(
@@ -244,20 +260,24 @@ final class HTTPServer: Sendable {
         let sslContext = try NIOSSLContext(configuration: tls)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(2, System.coreCount))
         let watches = WatchRegistry()
-        let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(ChannelOptions.backlog, value: 256)
-            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(
-                        APIChannelHandler(cluster: cluster, watches: watches, bookmarkInterval: bookmarkInterval))
+        let bind: @Sendable (Int) -> EventLoopFuture<Channel> = { port in
+            ServerBootstrap(group: group)
+                .serverChannelOption(ChannelOptions.backlog, value: 256)
+                .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
+                        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                        try channel.pipeline.syncOperations.addHandler(
+                            APIChannelHandler(cluster: cluster, watches: watches, bookmarkInterval: bookmarkInterval))
+                    }
                 }
-            }
-            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+                .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+                .bind(host: "127.0.0.1", port: port)
+        }
+        let channel: Channel
         do {
-            channel = try await bootstrap.bind(host: "127.0.0.1", port: port).get()
+            channel = try await bind(port).get()
         } catch {
             // The bind failure is the error worth reporting; the idle loops stop on their own at exit.
             group.shutdownGracefully { _ in }
@@ -265,11 +285,45 @@ final class HTTPServer: Sendable {
         }
         self.group = group
         self.watches = watches
+        self.bind = bind
+        self.port = channel.localAddress?.port ?? 0
+        listener = Mutex(channel)
+    }
+
+    /// Closes the listening socket: new connections are refused until `listenAgain`.
+    func stopListening() {
+        listener.withLock { channel in
+            channel?.close(promise: nil)
+            channel = nil
+        }
+    }
+
+    /// Listens again on the same port; retried while the old socket is still being closed.
+    func listenAgain(attempt: Int = 1) {
+        let port = self.port
+        bind(port).whenComplete { result in
+            switch result {
+            case .success(let channel):
+                let stale = self.listener.withLock { current -> Channel? in
+                    defer { current = channel }
+                    return current
+                }
+                stale?.close(promise: nil)
+            case .failure:
+                guard attempt < 50 else { return }
+                self.group.next().scheduleTask(in: .milliseconds(100)) { self.listenAgain(attempt: attempt + 1) }
+            }
+        }
     }
 
     func shutdown() async throws {
         watches.dropAll()
-        try await channel.close()
+        if let channel = listener.withLock({ channel -> Channel? in
+            defer { channel = nil }
+            return channel
+        }) {
+            try await channel.close()
+        }
         try await group.shutdownGracefully()
     }
 }

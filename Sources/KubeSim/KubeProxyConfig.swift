@@ -99,6 +99,10 @@ struct NodeProfile: Sendable {
     var kernelVersion: String
     var ipvs: Scenario.IPVSSupport
     var nftVersion: String?
+    /// A stopped kubelet starts nothing.
+    var kubeletRunning = true
+    /// False for a node whose kubelet never starts kpswitch's agent pods (Pending until deleted).
+    var startsAgents = true
 }
 
 /// Decides what kube-proxy does at start on a node, and writes the log lines it would print.

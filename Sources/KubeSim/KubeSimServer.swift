@@ -103,6 +103,35 @@ public final class KubeSimServer: Sendable {
             timers.append { task.cancel() }
         }
         self.timers.withLock { $0 = timers }
+        for outage in scenario.faults.outages {
+            if let after = outage.after {
+                let task = loop.scheduleTask(in: .nanoseconds(APIChannelHandler.nanoseconds(after))) { [self] in
+                    startOutage(outage.kind, for: outage.duration)
+                }
+                self.timers.withLock { $0.append { task.cancel() } }
+            } else if let completed = outage.atCompleted {
+                startOutage(outage.kind, for: outage.duration, whenStateShows: completed)
+            }
+        }
+    }
+
+    /// Starts the outage the first time kpswitch-state records `completed` steps.
+    private func startOutage(_ kind: FaultInjector.Outage, for duration: Duration, whenStateShows completed: Int) {
+        // The store calls its watchers one at a time, under its lock: a plain flag is enough.
+        let started = StopFlag()
+        let filter = ObjectFilter(namespace: "kube-system")
+        do {
+            _ = try cluster.store.watch(.configMaps, filter: filter, from: .currentState) { [self] event in
+                guard event.object[path: ["metadata", "name"]]?.stringValue == "kpswitch-state",
+                    event.object[path: ["data", "completed"]]?.stringValue == String(completed),
+                    !started.isSet
+                else { return }
+                started.set()
+                startOutage(kind, for: duration)
+            }
+        } catch {
+            // A watch from the current state cannot be too old.
+        }
     }
 
     /// API requests served so far: per verb (`get`, `list`, `watch`, `create`, `update`, `patch`, `delete`),
@@ -114,6 +143,22 @@ public final class KubeSimServer: Sendable {
 
     /// Cuts every open watch connection now.
     public func dropWatches() { server.watches.dropAll() }
+
+    /// The API server goes away for `duration` as `kind` says, from the next request on. Safe to call from a
+    /// store watch handler (`TestCluster.onStateWrite`): the socket and watch work runs on an event loop.
+    public func startOutage(_ kind: FaultInjector.Outage, for duration: Duration) {
+        faults.beginOutage(kind, until: .now + duration)
+        let server = self.server
+        let loop = server.group.next()
+        loop.execute {
+            // A frozen or restarting server ends its watch streams for the client; a 503 server keeps them.
+            if kind != .unavailable { server.watches.dropAll() }
+            guard kind == .refuse else { return }
+            server.stopListening()
+            let task = loop.scheduleTask(in: .nanoseconds(APIChannelHandler.nanoseconds(duration))) { server.listenAgain() }
+            self.timers.withLock { $0.append { task.cancel() } }
+        }
+    }
 
     /// Forgets the watch history, so a watch from any earlier resourceVersion gets 410 Expired.
     public func compactHistory() { cluster.store.compact() }

@@ -6,7 +6,7 @@ import Synchronization
 /// crash-loops with kube-proxy's error, re-reading its configuration on every restart as the real one does.
 final class KubeletSimulator: Sendable {
     private struct Runtime {
-        enum Phase { case waiting, running, crashLooping, mountFailing }
+        enum Phase { case waiting, running, crashLooping, mountFailing, agentRunning, agentExited }
         var phase: Phase = .waiting
         var nextAction: ContinuousClock.Instant
         var restartCount: Int64 = 0
@@ -20,6 +20,7 @@ final class KubeletSimulator: Sendable {
     let startDelay: Duration
     private let profiles = Mutex<[String: NodeProfile]>([:])
     private let runtimes = Mutex<[String: Runtime]>([:])
+    private let agents = AgentPods()
 
     init(scenario: Scenario) {
         kubernetesVersion = scenario.kubernetesVersion
@@ -34,8 +35,11 @@ final class KubeletSimulator: Sendable {
 
     /// Whether any pod is waiting for a timed step (start, restart) that is now due.
     func hasDueWork(now: ContinuousClock.Instant) -> Bool {
-        runtimes.withLock { $0.values.contains { $0.phase != .running && $0.nextAction <= now } }
+        runtimes.withLock { $0.values.contains { !Self.settled.contains($0.phase) && $0.nextAction <= now } }
     }
+
+    /// Phases that wait for no timed step: a running container, and agent pods (their process decides).
+    private static let settled: Set<Runtime.Phase> = [.running, .agentRunning, .agentExited]
 
     /// Advances every scheduled pod whose next step is due.
     func reconcile(store: ObjectStore, now: ContinuousClock.Instant) {
@@ -47,17 +51,78 @@ final class KubeletSimulator: Sendable {
                 pod[path: ["metadata", "deletionTimestamp"]] == nil
             else { continue }
             live.insert(uid)
+            guard profile(node: node)?.kubeletRunning ?? true else { continue }
             let existing = runtimes.withLock { $0[uid] }
             guard var runtime = existing else {
                 let name = pod[path: ["spec", "containers"]]?.arrayValue?.first?["name"]?.stringValue ?? ""
                 runtimes.withLock { $0[uid] = Runtime(nextAction: now + startDelay, containerName: name) }
                 continue
             }
-            guard runtime.phase != .running, runtime.nextAction <= now else { continue }
-            start(pod: pod, node: node, runtime: &runtime, store: store, now: now)
+            guard !Self.settled.contains(runtime.phase), runtime.nextAction <= now else { continue }
+            if AgentPods.isAgent(pod) {
+                startAgent(pod: pod, uid: uid, node: node, runtime: &runtime, store: store, now: now)
+            } else {
+                start(pod: pod, node: node, runtime: &runtime, store: store, now: now)
+            }
             runtimes.withLock { $0[uid] = runtime }
         }
         runtimes.withLock { r in r = r.filter { live.contains($0.key) } }
+        agents.stop(except: live)
+    }
+
+    /// An agent pod runs its command for real (`AgentPods`); its exit ends the pod, Succeeded or Failed,
+    /// and a node whose profile never starts agents leaves it waiting in ContainerCreating.
+    private func startAgent(pod: JSONValue, uid: String, node: String, runtime: inout Runtime, store: ObjectStore, now: ContinuousClock.Instant) {
+        let profile = self.profile(node: node) ?? NodeProfile(
+            name: node, internalIP: "10.0.0.1", kernelVersion: "6.1.0", ipvs: .loadable, nftVersion: "1.0.6")
+        guard profile.startsAgents else {
+            runtime.nextAction = now + .seconds(365 * 86400)
+            return
+        }
+        runtime.phase = .agentRunning
+        runtime.containerName = pod[path: ["spec", "containers"]]?.arrayValue?.first?["name"]?.stringValue ?? runtime.containerName
+        let started = Date()
+        writeStatus(podStatus(pod: pod, node: node, runtime: runtime, running: true, exitMessage: "", at: started), of: pod, in: store)
+        let runningRuntime = runtime
+        agents.start(uid: uid, pod: pod, profile: profile) { [self] exit in
+            var lines = exit.output.components(separatedBy: "\n")
+            if lines.last == "" { lines.removeLast() }
+            runtimes.withLock { r in
+                r[uid]?.phase = .agentExited
+                r[uid]?.logs = lines
+            }
+            let succeeded = exit.code == 0 && !exit.deadlineExceeded
+            var status = podStatus(pod: pod, node: node, runtime: runningRuntime, running: false, exitMessage: "", at: started)
+            let stamp = JSONValue.string(Timestamps.rfc3339(started))
+            let finished = JSONValue.string(Timestamps.rfc3339(Date()))
+            status["phase"] = succeeded ? "Succeeded" : "Failed"
+            status["containerStatuses"] = .array((status["containerStatuses"]?.arrayValue ?? []).map { container in
+                var container = container
+                container["ready"] = false
+                container["started"] = false
+                container["lastState"] = [:]
+                container["state"] = ["terminated": [
+                    "exitCode": .int(Int64(exit.code)), "reason": succeeded ? "Completed" : "Error",
+                    "startedAt": stamp, "finishedAt": finished,
+                ]]
+                return container
+            })
+            if exit.deadlineExceeded {
+                status["reason"] = "DeadlineExceeded"
+                status["message"] = "Pod was active on the node longer than the specified deadline"
+            }
+            writeStatus(status, of: pod, in: store)
+        }
+    }
+
+    private func writeStatus(_ status: JSONValue, of pod: JSONValue, in store: ObjectStore) {
+        let name = pod[path: ["metadata", "name"]]?.stringValue ?? ""
+        store.modifyIfPresent(.pods, namespace: pod[path: ["metadata", "namespace"]]?.stringValue, name: name) { current in
+            guard current[path: ["metadata", "uid"]] == pod[path: ["metadata", "uid"]] else { return current }
+            var updated = current
+            updated["status"] = status
+            return updated
+        }
     }
 
     private func start(pod: JSONValue, node: String, runtime: inout Runtime, store: ObjectStore, now: ContinuousClock.Instant) {

@@ -19,11 +19,21 @@ public struct Scenario: Sendable {
         public var ipsetVersion: String
         public var controlPlane: Bool
         public var osImage: String
+        /// False plays a node whose kubelet stopped: Ready is Unknown, the node lifecycle controller's
+        /// unreachable taints are set, and no pod on it ever starts.
+        public var ready: Bool
+        /// A cordoned node (`kubectl cordon`): `spec.unschedulable` and its NoSchedule taint.
+        public var unschedulable: Bool
+        /// `linux` or `windows` (label kubernetes.io/os and nodeInfo.operatingSystem).
+        public var os: String
+        /// False: the nodes' kubelets never start kpswitch's agent pods (`agentPods: never`).
+        public var startsAgents = true
 
         public init(
             namePrefix: String, count: Int, kernelVersion: String = "6.1.0-28-amd64", ipvs: IPVSSupport = .loadable,
             nftVersion: String? = "1.0.6", ipsetVersion: String = "7.17", controlPlane: Bool = false,
-            osImage: String = "Debian GNU/Linux 12 (bookworm)"
+            osImage: String = "Debian GNU/Linux 12 (bookworm)", ready: Bool = true, unschedulable: Bool = false,
+            os: String = "linux"
         ) {
             self.namePrefix = namePrefix
             self.count = count
@@ -33,6 +43,9 @@ public struct Scenario: Sendable {
             self.ipsetVersion = ipsetVersion
             self.controlPlane = controlPlane
             self.osImage = osImage
+            self.ready = ready
+            self.unschedulable = unschedulable
+            self.os = os
         }
     }
 
@@ -95,18 +108,36 @@ public struct Scenario: Sendable {
         }
     }
 
+    /// The API server away for a window: starting `after` the simulator starts, or when kpswitch's record
+    /// (ConfigMap kube-system/kpswitch-state) first shows `completed` steps, so a test need not guess timing.
+    public struct OutageFault: Sendable {
+        public var kind: FaultInjector.Outage
+        public var duration: Duration
+        public var after: Duration?
+        public var atCompleted: Int?
+
+        public init(kind: FaultInjector.Outage, duration: Duration, after: Duration? = nil, atCompleted: Int? = nil) {
+            self.kind = kind
+            self.duration = duration
+            self.after = after
+            self.atCompleted = atCompleted
+        }
+    }
+
     public struct Faults: Sendable {
         public var errors: [ErrorFault] = []
         public var latency: Duration = .zero
         public var dropWatchesEvery: Duration? = nil
         public var configMapEdits: [ConfigMapEdit] = []
+        public var outages: [OutageFault] = []
 
         public init(errors: [ErrorFault] = [], latency: Duration = .zero, dropWatchesEvery: Duration? = nil,
-                    configMapEdits: [ConfigMapEdit] = []) {
+                    configMapEdits: [ConfigMapEdit] = [], outages: [OutageFault] = []) {
             self.errors = errors
             self.latency = latency
             self.dropWatchesEvery = dropWatchesEvery
             self.configMapEdits = configMapEdits
+            self.outages = outages
         }
     }
 
@@ -228,6 +259,20 @@ public struct Scenario: Sendable {
             if let v = group["ipsetVersion"] { g.ipsetVersion = Scenario.text(v) }
             if let v = group["controlPlane"]?.boolValue { g.controlPlane = v }
             if let v = group["osImage"]?.stringValue { g.osImage = v }
+            if let v = group["ready"]?.boolValue { g.ready = v }
+            if let v = group["unschedulable"]?.boolValue { g.unschedulable = v }
+            if let v = group["os"]?.stringValue {
+                guard ["linux", "windows"].contains(v) else {
+                    throw KubeSimError.scenario("\(where_).os: '\(v)' is not one of linux, windows")
+                }
+                g.os = v
+            }
+            if let v = group["agentPods"]?.stringValue {
+                guard v == "run" || v == "never" else {
+                    throw KubeSimError.scenario("\(where_).agentPods: '\(v)' is not one of run, never")
+                }
+                g.startsAgents = v == "run"
+            }
             nodeGroups.append(g)
         }
         if let s = root["services"] {
@@ -275,6 +320,23 @@ public struct Scenario: Sendable {
                     namespace: e["namespace"]?.stringValue ?? "kube-system", name: e["name"]?.stringValue ?? "kube-proxy",
                     key: e["key"]?.stringValue ?? "config.conf", mode: mode))
             }
+        }
+        for (index, o) in (root["faults"]?["outages"]?.arrayValue ?? []).enumerated() {
+            let field = "faults.outages[\(index)]"
+            guard let name = o["kind"].map(Scenario.text), let kind = FaultInjector.Outage(rawValue: name) else {
+                throw KubeSimError.scenario("\(field).kind must be hang, refuse or 503")
+            }
+            guard let duration = o["duration"] else { throw KubeSimError.scenario("\(field).duration is required") }
+            var outage = OutageFault(kind: kind, duration: try Scenario.duration(duration, field: "\(field).duration"))
+            if let v = o["after"] { outage.after = try Scenario.duration(v, field: "\(field).after") }
+            if let v = o["atCompleted"] {
+                guard let n = v.intValue, n >= 0 else { throw KubeSimError.scenario("\(field).atCompleted must be a number ≥ 0") }
+                outage.atCompleted = Int(n)
+            }
+            guard (outage.after == nil) != (outage.atCompleted == nil) else {
+                throw KubeSimError.scenario("\(field): give exactly one of after and atCompleted")
+            }
+            faults.outages.append(outage)
         }
         if let v = root["podStartDelay"] { podStartDelay = try Scenario.duration(v, field: "podStartDelay") }
         if let v = root["watchBookmarkInterval"] {

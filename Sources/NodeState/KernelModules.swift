@@ -26,17 +26,22 @@ public struct KernelModules: Sendable {
     ///   - sysModule: the names under `/sys/module`. Without module support everything there is built in
     ///     (a built-in module with parameters appears there), which is how such kernels are read.
     public init(procModules: String?, modulesBuiltin: String, modulesDep: String, sysModule: [String] = []) {
+        let files = modulesDep.split(separator: "\n").compactMap { line in
+            line.split(separator: ":", maxSplits: 1).first.flatMap { Self.moduleName(path: $0) }
+        }
+        self.init(procModules: procModules, modulesBuiltin: modulesBuiltin, loadable: Set(files), sysModule: sysModule)
+    }
+
+    /// As above, with the loadable modules already known: those `modprobe -n` resolves on the node, which
+    /// is how an agent pod answers (it reads modules.dep through kmod rather than parsing it).
+    public init(procModules: String?, modulesBuiltin: String, loadable: Set<String>, sysModule: [String] = []) {
         canLoadModules = procModules != nil
         loaded = Set((procModules ?? "").split(separator: "\n").compactMap { line in
             line.split(separator: " ", maxSplits: 1).first.map { Self.normalise(String($0)) }
         })
         let listed = modulesBuiltin.split(separator: "\n").compactMap { Self.moduleName(path: $0) }
         builtin = Set(listed + (canLoadModules ? [] : sysModule.map(Self.normalise)))
-        available = canLoadModules
-            ? Set(modulesDep.split(separator: "\n").compactMap { line in
-                line.split(separator: ":", maxSplits: 1).first.flatMap { Self.moduleName(path: $0) }
-            })
-            : []
+        available = canLoadModules ? Set(loadable.map(Self.normalise)) : []
     }
 
     public func state(of module: String) -> ModuleState {

@@ -9,7 +9,7 @@ struct AdviseTests {
         .deletingLastPathComponent()
 
     static func advise(_ scenario: Scenario, _ extra: [String] = []) async throws -> (KPSwitchBinary.Result, [String: Any]) {
-        let sim = try await KubeSimServer.start(scenario: scenario)
+        let sim = try await KubeSimServer.startRolledOut(scenario: scenario)
         let kubeconfig = FileManager.default.temporaryDirectory.appendingPathComponent("advise-\(UUID()).kubeconfig").path
         defer { try? FileManager.default.removeItem(atPath: kubeconfig) }
         try sim.writeKubeconfig(to: kubeconfig)

@@ -6,7 +6,7 @@ import Testing
 @Suite("cluster preflight against kube-sim")
 struct ClusterPreflightTests {
     static func preflight(_ scenario: Scenario, _ extra: [String] = []) async throws -> (KPSwitchBinary.Result, [String: [String: Any]]) {
-        let sim = try await KubeSimServer.start(scenario: scenario)
+        let sim = try await KubeSimServer.startRolledOut(scenario: scenario)
         let kubeconfig = FileManager.default.temporaryDirectory.appendingPathComponent("preflight-\(UUID()).kubeconfig").path
         defer { try? FileManager.default.removeItem(atPath: kubeconfig) }
         try sim.writeKubeconfig(to: kubeconfig)

@@ -20,7 +20,7 @@ struct PreflightRenderingTests {
                 ]),
             ])
         let expected = """
-            [preflight] Running checks for --to ipvs on worker-3
+            [preflight] Running checks for --to ipvs on this host (worker-3)
             \t[ACTION] loaded ip_vs_rr with modprobe
             \t[OK IPVSKernelSupport]: ip_vs is loaded
             \t[ERROR IPVSKernelSupport]: ip_vs_lc is absent

@@ -36,7 +36,7 @@ struct AdviceTests {
         let advice = Advice(facts: Self.facts(version: "v1.35.0", services: 10_000, endpoints: 100_000,
                                               kernels: ["6.1.0", "5.10.0-28-amd64", "6.1.0"]))
         #expect(advice.recommended == .ipvs)
-        #expect(advice.reasons.contains { $0.hasPrefix("1 of 3 nodes run a kernel older than 5.13") && $0.contains("node-1 (5.10.0-28-amd64)") })
+        #expect(advice.reasons.contains { $0.hasPrefix("1 of 3 nodes run a kernel older than 5.13") && $0.hasSuffix("which nftables mode requires: node-1 (5.10.0)") })
         #expect(advice.reasons.contains { $0.hasPrefix("IPVS is deprecated since Kubernetes 1.35") })
         #expect(try #require(advice.cost).cleanup == .initContainer)
     }

@@ -77,9 +77,8 @@ public struct Advice: Report, Equatable {
         case .generallyAvailable:
             reasons.append("nftables is GA in Kubernetes \(facts.kubernetesVersion) and the mode upstream recommends")
         }
-        if !oldKernels.isEmpty {
-            let names = oldKernels.prefix(3).map { "\($0.name) (\($0.kernel))" }.joined(separator: ", ")
-            reasons.append("\(oldKernels.count) of \(facts.nodes.count) nodes run a kernel older than 5.13, which nftables mode requires: \(names)\(oldKernels.count > 3 ? ", ..." : "")")
+        if let problem = ClusterFacts.nftablesKernelProblem(facts.nodes) {
+            reasons.append(problem)
         }
 
         let recommended: ProxyMode

@@ -9,8 +9,7 @@ public enum Advisor {
             let facts = try await ClusterFactsReader(survey: survey).read()
             logger.debug("cluster facts read", metadata: ["services": "\(facts.services)", "endpoints": "\(facts.endpoints)"])
             let recommendation = Advice(facts: facts)
-            let checks: [any PreflightCheck] = [KubeProxyFlavourCheck(client: client, namespace: access.namespace)]
-                + ClusterChecks.compatibility(survey: survey, target: recommendation.recommended)
+            let checks = ClusterChecks.checks(survey: survey, target: recommendation.recommended)
             let runner = try PreflightRunner(checks: checks, ignoring: [])
             let report = await runner.run(target: recommendation.recommended, host: nil, logger: logger)
             return Advice(facts: facts, compatibility: report.checks)

@@ -8,8 +8,8 @@ struct ClusterFactsReader {
     let survey: ClusterSurvey
 
     func read() async throws -> ClusterFacts {
-        let nodes = try await survey.nodes()
         let proxy = try await survey.kubeProxy()
+        let fleet = try await survey.proxyNodes()
         let services = try await survey.services()
         var perService: [String: Int] = [:]
         var endpoints = 0
@@ -26,14 +26,11 @@ struct ClusterFactsReader {
         let p99 = counts.isEmpty ? 0 : counts[min(counts.count - 1, Int((Double(counts.count) * 0.99).rounded(.up)) - 1)]
 
         return ClusterFacts(
-            kubernetesVersion: proxy.version ?? Self.oldestKubelet(nodes) ?? KubernetesVersion(major: 0, minor: 0),
+            kubernetesVersion: proxy.version ?? Self.oldestKubelet(fleet.nodes) ?? KubernetesVersion(major: 0, minor: 0),
             currentMode: proxy.mode, services: services.count, servicePorts: services.ports, endpoints: endpoints,
             maxEndpointsPerService: counts.last ?? 0, p99EndpointsPerService: p99,
-            nodes: nodes.map { node in
-                ClusterFacts.Node(
-                    name: node.json[path: ["metadata", "name"]]?.stringValue ?? "", kernel: node.kernelVersion ?? "",
-                    osImage: node.osImage ?? "")
-            })
+            nodes: fleet.nodes.map(ClusterFacts.Node.init),
+            leftOut: fleet.leftOut.map { ClusterFacts.LeftOutNode(name: $0.name, reason: $0.reason == .windows ? "windows" : "notSelected") })
     }
 
     /// Without a kube-proxy image tag, the oldest kubelet bounds what kube-proxy may be (version skew).

@@ -37,6 +37,13 @@ actor ClusterSurvey {
         return nodes
     }
 
+    /// The nodes kube-proxy's DaemonSet runs on, and those it leaves out; all nodes when kube-proxy's state
+    /// cannot be read (the flavour check reports why).
+    func proxyNodes() async throws -> ProxyNodes {
+        let daemonSet = try? await kubeProxy().daemonSet
+        return ProxyNodes(nodes: try await nodes(), daemonSet: daemonSet)
+    }
+
     /// DaemonSets of every namespace: clusters run tens of them, so holding them is cheap.
     func daemonSets() async throws -> [DaemonSet] {
         if let cachedDaemonSets { return cachedDaemonSets }

@@ -24,12 +24,14 @@ public struct MigrationEngine: Sendable {
     var namespace: String { access.namespace }
 
     /// Reads the cluster and decides the plan; changes nothing. Refuses when an unfinished migration is
-    /// recorded.
-    public func plan(_ request: MigrationRequest) async throws(KPSwitchError) -> MigrationPlanReport {
+    /// recorded. The warnings of `preflight` (the run that cleared this migration) become the plan's risks.
+    public func plan(_ request: MigrationRequest, preflight: PreflightReport? = nil) async throws(KPSwitchError) -> MigrationPlanReport {
         try await access.withClient(logger: logger) { client in
             try await Self.refuseUnfinished(client: client, namespace: namespace)
-            return try await MigrationPlanner(client: client, namespace: namespace)
+            var report = try await MigrationPlanner(client: client, namespace: namespace)
                 .prepare(request, holder: LockHolder.current.description).report
+            report.risks += MigrationPlanReport.risks(from: preflight)
+            return report
         }
     }
 
@@ -55,7 +57,9 @@ public struct MigrationEngine: Sendable {
     }
 
     /// Plans again (the cluster may have moved since the plan was shown), takes the Lease, records, runs.
-    public func migrate(_ request: MigrationRequest, timeout: Duration) async throws(KPSwitchError) -> MigrationResult {
+    public func migrate(
+        _ request: MigrationRequest, timeout: Duration, apiUnavailableTimeout: Duration = .seconds(600)
+    ) async throws(KPSwitchError) -> MigrationResult {
         try await access.withClient(logger: logger) { client in
             // The Lease first: a migration running elsewhere is refused by its holder's name, before its
             // half-changed objects could confuse the plan.
@@ -69,7 +73,8 @@ public struct MigrationEngine: Sendable {
                 prepared.log("migration to \(prepared.target.mode.rawValue) planned (\(prepared.record.plan.strategy.rawValue), \(prepared.record.plan.steps.count) steps)")
                 let runner = MigrationRunner(
                     client: client, namespace: namespace, lock: lock, state: prepared, stateResourceVersion: existing?.1,
-                    timeout: timeout, pollInterval: pollInterval, logger: logger, progress: progress)
+                    timeout: timeout, pollInterval: pollInterval, apiUnavailableTimeout: apiUnavailableTimeout, logger: logger,
+                    progress: progress)
                 let outcome = try await runner.drive(MigrationMachine(record: prepared.record))
                 return Self.result(outcome, state: await runner.state, namespace: namespace)
             }
@@ -77,7 +82,7 @@ public struct MigrationEngine: Sendable {
     }
 
     /// Continues the recorded migration (or its rollback) from the last recorded step.
-    public func resume(timeout: Duration) async throws(KPSwitchError) -> MigrationResult {
+    public func resume(timeout: Duration, apiUnavailableTimeout: Duration = .seconds(600)) async throws(KPSwitchError) -> MigrationResult {
         try await access.withClient(logger: logger) { client in
             let lock = MigrationLock(client: client, namespace: namespace)
             try await lock.acquire()
@@ -99,7 +104,8 @@ public struct MigrationEngine: Sendable {
                 state.log("resumed by \(lock.identity)")
                 let runner = MigrationRunner(
                     client: client, namespace: namespace, lock: lock, state: state, stateResourceVersion: version,
-                    timeout: timeout, pollInterval: pollInterval, logger: logger, progress: progress)
+                    timeout: timeout, pollInterval: pollInterval, apiUnavailableTimeout: apiUnavailableTimeout, logger: logger,
+                    progress: progress)
                 let outcome = try await runner.drive(machine)
                 return Self.result(outcome, state: await runner.state, namespace: namespace)
             }
@@ -107,7 +113,9 @@ public struct MigrationEngine: Sendable {
     }
 
     /// `kpswitch rollback`: from the recorded state, put the original ConfigMap and DaemonSet back.
-    public func rollback(force: Bool, timeout: Duration) async throws(KPSwitchError) -> RollbackResult {
+    public func rollback(
+        force: Bool, timeout: Duration, apiUnavailableTimeout: Duration = .seconds(600)
+    ) async throws(KPSwitchError) -> RollbackResult {
         try await access.withClient(logger: logger) { client in
             let recorded = try await MigrationRunner.readState(client: client, namespace: namespace)?.0
             guard let recorded, recorded.canRollBack else {
@@ -126,7 +134,8 @@ public struct MigrationEngine: Sendable {
                 state.log("rollback requested by \(lock.identity)\(force ? " with --force" : "")")
                 let runner = MigrationRunner(
                     client: client, namespace: namespace, lock: lock, state: state, stateResourceVersion: version,
-                    timeout: timeout, force: force, pollInterval: pollInterval, logger: logger, progress: progress)
+                    timeout: timeout, force: force, pollInterval: pollInterval, apiUnavailableTimeout: apiUnavailableTimeout,
+                    logger: logger, progress: progress)
                 try await runner.checkUnchangedForRollback()
                 var machine = MigrationMachine(record: state.record)
                 _ = machine.rollBack(reason: "rollback requested by \(lock.identity)")

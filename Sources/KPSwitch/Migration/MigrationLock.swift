@@ -15,6 +15,7 @@ actor MigrationLock {
     /// Set when a renewal found the Lease held by someone else: the run must stop.
     private(set) var lostTo: String?
     private var released = false
+    private var abandoned = false
 
     init(client: KubeClient, namespace: String, identity: String = LockHolder.current.description) {
         self.client = client
@@ -111,16 +112,84 @@ actor MigrationLock {
 
     /// Throws when the Lease was lost, so that the run stops before its next step.
     func check() throws(KPSwitchError) {
-        if let lostTo {
-            throw KPSwitchError(
-                status: .runtimeError,
-                message: "the kpswitch Lease in \(namespace) is now held by \(lostTo); this run stopped before its next step.",
-                remediation: "Check who runs kpswitch; the migration state stays in ConfigMap kpswitch-state.")
+        if let lostTo { throw Self.lost(to: lostTo, namespace: namespace, during: nil) }
+    }
+
+    static func lost(to holder: String, namespace: String, during: String?) -> KPSwitchError {
+        KPSwitchError(
+            status: .runtimeError,
+            message: "the kpswitch Lease in \(namespace) is now held by \(holder)\(during.map { " (taken \($0))" } ?? ""); this run stopped before its next step and wrote nothing more.",
+            remediation: "Check who runs kpswitch (kpswitch status); the migration state stays in ConfigMap kpswitch-state.")
+    }
+
+    enum Holding: Equatable {
+        case held
+        case lostTo(String)
+    }
+
+    /// After the API server was away: whether the Lease is still ours, renewed at once if so (the renewals
+    /// may have missed long enough for it to expire). A Lease deleted meanwhile is taken again.
+    func confirm() async -> Result<Holding, KubeAPIError> {
+        var contended: KubeAPIError?
+        for _ in 0..<3 {
+            let read: Result<Lease, KubeAPIError>
+            do throws(KubeAPIError) {
+                read = .success(try await client.get(Lease.self, name: Self.leaseName, namespace: namespace))
+            } catch {
+                read = .failure(error)
+            }
+            let written: Result<Void, KubeAPIError>
+            switch read {
+            case .success(var lease):
+                guard lease.holderIdentity == identity else {
+                    lostTo = lease.holderIdentity ?? "nobody"
+                    return .success(.lostTo(lostTo ?? "nobody"))
+                }
+                lease.renewTime = Timestamp.microTime(Date())
+                written = await outcome { () async throws(KubeAPIError) in _ = try await client.update(lease) }
+            case .failure(let error) where error.kind == .notFound:
+                var lease = Lease(name: Self.leaseName, namespace: namespace)
+                fill(&lease, now: Date(), acquired: true)
+                let fresh = lease
+                written = await outcome { () async throws(KubeAPIError) in _ = try await client.create(fresh) }
+            case .failure(let error):
+                return .failure(error)
+            }
+            switch written {
+            case .success: return .success(.held)
+            case .failure(let error) where error.kind == .conflict || error.kind == .alreadyExists:
+                // Written by someone meanwhile (or our own renewal): read again to see by whom.
+                contended = error
+                continue
+            case .failure(let error):
+                return .failure(error)
+            }
         }
+        // Three writes in a row lost to someone else's: the next renewal or step check sees who holds it.
+        return contended.map { .failure($0) } ?? .success(.held)
+    }
+
+    private func outcome(_ body: () async throws(KubeAPIError) -> Void) async -> Result<Void, KubeAPIError> {
+        do throws(KubeAPIError) {
+            try await body()
+            return .success(())
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// Stops renewing and never touches the Lease again: it is someone else's now, or the API server is
+    /// unreachable and the Lease will expire by itself.
+    func abandon() {
+        abandoned = true
+        released = true
+        renewal?.cancel()
+        renewal = nil
     }
 
     /// Stops renewing and deletes the Lease if it is still ours.
     func release() async throws(KPSwitchError) {
+        guard !abandoned else { return }
         released = true
         renewal?.cancel()
         renewal = nil

@@ -137,22 +137,32 @@ struct MigrationPlanner {
                 newName: request.strategy == .canary ? "ConfigMap \(namespace)/\(staged) \(key), then \(configMapName) at finalize" : "ConfigMap \(namespace)/\(configMapName) \(key)"),
             daemonSetChanges: DaemonSetChange.describe(
                 originalDaemonSet, strategy: request.strategy, stagedConfigMap: staged, cleanup: cleanup, configMap: configMapName),
-            risks: Self.risks(from: from, to: to, strategy: request.strategy, cleanup: cleanup, version: version, target: request.target))
+            risks: Self.risks(from: from, to: to, strategy: request.strategy, cleanup: cleanup))
         return PreparedMigration(state: state, report: planReport)
     }
 
-    /// kubectl's rule: the DaemonSet has observed its spec and every scheduled pod is updated and available.
+    /// Refuses a DaemonSet that is not rolled out; the KubeProxyRollout check reports the same rule.
     static func requireRolledOut(_ daemonSet: DaemonSet) throws(KPSwitchError) {
+        if let problem = rolloutProblem(daemonSet) {
+            throw KPSwitchError(
+                status: .preflightFailed, message: problem + "; kpswitch will not start a migration on top of another change.",
+                remediation: rolloutRemediation(daemonSet), runbook: .migrate("before-you-start"))
+        }
+    }
+
+    /// kubectl's rule: the DaemonSet has observed its spec and every scheduled pod is updated and available
+    /// (with OnDelete, older pods are the strategy working as meant, not a rollout in progress).
+    static func rolloutProblem(_ daemonSet: DaemonSet) -> String? {
         let desired = daemonSet.desiredNumberScheduled
         let observed = (daemonSet.observedGeneration ?? 0) >= (daemonSet.generation ?? 0)
         let onDelete = daemonSet.updateStrategyType == "OnDelete"
-        guard observed, onDelete || daemonSet.updatedNumberScheduled >= desired, daemonSet.numberAvailable >= desired else {
-            throw KPSwitchError(
-                status: .preflightFailed,
-                message: "DaemonSet \(daemonSet.namespace ?? "")/\(daemonSet.name) is not fully rolled out (updated \(daemonSet.updatedNumberScheduled), available \(daemonSet.numberAvailable) of \(desired)); kpswitch will not start a migration on top of another change.",
-                remediation: "Wait for kubectl rollout status daemonset/\(daemonSet.name) -n \(daemonSet.namespace ?? "kube-system") to finish, then run again.",
-                runbook: .migrate("before-you-start"))
-        }
+        if observed, onDelete || daemonSet.updatedNumberScheduled >= desired, daemonSet.numberAvailable >= desired { return nil }
+        let unobserved = observed ? "" : ", its controller has not yet seen generation \(daemonSet.generation ?? 0)"
+        return "DaemonSet \(daemonSet.namespace ?? "")/\(daemonSet.name) is not fully rolled out (updated \(daemonSet.updatedNumberScheduled), available \(daemonSet.numberAvailable) of \(desired)\(unobserved))"
+    }
+
+    static func rolloutRemediation(_ daemonSet: DaemonSet) -> String {
+        "Wait for kubectl rollout status daemonset/\(daemonSet.name) -n \(daemonSet.namespace ?? "kube-system") to finish, then run again."
     }
 
     /// The nodes that run the DaemonSet's pods: workers first, control-plane nodes last, each group by name,
@@ -193,24 +203,10 @@ struct MigrationPlanner {
         return .node
     }
 
-    static func risks(
-        from: ProxyMode, to: ProxyMode, strategy: MigrationPlan.Strategy, cleanup: CleanupStrategy, version: KubernetesVersion,
-        target: ProxyTarget
-    ) -> [String] {
+    static func risks(from: ProxyMode, to: ProxyMode, strategy: MigrationPlan.Strategy, cleanup: CleanupStrategy) -> [String] {
+        // IPVS's deprecation, kernels, MetalLB and localhost NodePorts are preflight checks (KubeProxyVersion,
+        // NodeKernels, MetalLB, LocalhostNodePorts); what they find joins the risks with the nodes and versions.
         var risks: [String] = []
-        if to == .ipvs {
-            let since = version >= KubernetesVersion(major: 1, minor: 35) ? "this cluster's version (\(version)) logs it as deprecated" : "it is deprecated from Kubernetes 1.35"
-            risks.append("IPVS mode is deprecated since Kubernetes 1.35 (KEP-5495) and planned for removal; \(since). nftables is the recommended replacement.")
-            if target.ipvsStrictARP != true {
-                risks.append("MetalLB in L2 mode needs ipvs.strictARP: true (--strict-arp); without it every node answers ARP for LoadBalancer IPs.")
-            }
-        }
-        if from == .iptables && to != .iptables {
-            risks.append("localhost NodePorts (127.0.0.1:<nodePort>) work only in iptables mode; they stop working after the switch.")
-        }
-        if to == .nftables {
-            risks.append("nftables mode serves NodePorts only on the node's primary IPs by default and needs kernel 5.13 or later on every node.")
-        }
         switch cleanup {
         case .initContainer:
             risks.append("The cleanup init container runs kube-proxy --cleanup, which flushes EVERY IPVS virtual server on the node, Kubernetes' or not.")

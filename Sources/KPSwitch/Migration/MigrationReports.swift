@@ -15,10 +15,21 @@ public struct MigrationPlanReport: Report {
     public let steps: [String]
     public let configDiff: String
     public let daemonSetChanges: [String]
-    public let risks: [String]
+    /// What the mode pair and strategy risk, then what preflight warned of here (nodes and versions named).
+    public internal(set) var risks: [String]
 
     private enum CodingKeys: String, CodingKey {
         case namespace, configMap, daemonSet, from, to, strategy, cleanup, batches, finalBatches, steps, configDiff, daemonSetChanges, risks
+    }
+
+    /// Preflight's warnings, ignored errors among them, as `[WARNING Name] message`: a check that found nothing
+    /// adds nothing, so the plan repeats no generic sentence a check has already settled.
+    static func risks(from preflight: PreflightReport?) -> [String] {
+        (preflight?.checks ?? []).flatMap { check in
+            check.findings.filter { $0.severity == .warning }.map { finding in
+                "[WARNING \(check.name)]\(finding.ignored ? " (ignored error)" : ""): \(finding.message)"
+            }
+        }
     }
 }
 

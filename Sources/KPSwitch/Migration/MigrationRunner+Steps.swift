@@ -59,11 +59,11 @@ extension MigrationRunner {
     private var configMapRef: String { "ConfigMap \(namespace)/\(state.originalConfigMap.name)" }
     private var daemonSetRef: String { "DaemonSet \(namespace)/\(state.originalDaemonSet.name)" }
 
+    /// Every request of a step goes through here: waits out the API server's absence (APIAvailability.swift).
     func api<T: Sendable>(_ body: () async throws(KubeAPIError) -> T) async throws(StepFailure) -> T {
-        do throws(KubeAPIError) {
-            return try await body()
-        } catch {
-            throw StepFailure(error)
+        switch try await apiResult(body) {
+        case .success(let value): return value
+        case .failure(let error): throw StepFailure(error)
         }
     }
 
@@ -95,10 +95,12 @@ extension MigrationRunner {
         var staged = ConfigMap(name: state.target.stagedConfigMap, namespace: namespace)
         staged.labels = ["app.kubernetes.io/managed-by": "kpswitch"]
         staged.data = editedData
-        do throws(KubeAPIError) {
-            let object = staged
-            _ = try await TransientRetry.create { () async throws(KubeAPIError) in try await client.create(object) }
-        } catch let error where error.kind == .alreadyExists {
+        let object = staged
+        switch try await apiResult({ () async throws(KubeAPIError) in try await client.create(object) }) {
+        case .success:
+            return
+        case .failure(let error) where error.kind == .alreadyExists:
+            // Also a create of ours that reached the server before the connection broke: read back.
             var existing = try await api { () async throws(KubeAPIError) in
                 try await client.get(ConfigMap.self, name: state.target.stagedConfigMap, namespace: namespace)
             }
@@ -107,19 +109,25 @@ extension MigrationRunner {
                 throw StepFailure.conflict("ConfigMap \(namespace)/\(state.target.stagedConfigMap) already exists and was not made by kpswitch; kpswitch overwrote nothing. Rename or delete it, then run kpswitch migrate --resume.")
             }
             existing.data = editedData
-            _ = try await api { () async throws(KubeAPIError) in try await client.update(existing) }
-        } catch {
+            let update = existing
+            _ = try await api { () async throws(KubeAPIError) in try await client.update(update) }
+        case .failure(let error):
             throw StepFailure(error)
         }
     }
 
     func deleteStagedConfig() async throws(StepFailure) {
-        do throws(KubeAPIError) {
+        try await deleteOnce { () async throws(KubeAPIError) in
             try await client.delete(ConfigMap.self, name: state.target.stagedConfigMap, namespace: namespace)
-        } catch let error where error.kind == .notFound {
-            return
-        } catch {
-            throw StepFailure(error)
+        }
+    }
+
+    /// A delete sent again after the connection broke may find its first attempt done: 404 is success.
+    func deleteOnce(_ body: () async throws(KubeAPIError) -> Void) async throws(StepFailure) {
+        switch try await apiResult(body) {
+        case .success: return
+        case .failure(let error) where error.kind == .notFound: return
+        case .failure(let error): throw StepFailure(error)
         }
     }
 
@@ -137,9 +145,11 @@ extension MigrationRunner {
             throw StepFailure.conflict(changedMessage(configMap))
         }
         configMap.data = data
-        do throws(KubeAPIError) {
-            state.applied.configMapResourceVersion = try await client.update(configMap).resourceVersion
-        } catch let error where error.kind == .conflict {
+        let update = configMap
+        switch try await apiResult({ () async throws(KubeAPIError) in try await client.update(update) }) {
+        case .success(let written):
+            state.applied.configMapResourceVersion = written.resourceVersion
+        case .failure(let error) where error.kind == .conflict:
             // A retried PUT whose first attempt landed also answers 409, and so does a change to the object's
             // metadata only: look again; the data decides whether it is someone else's change.
             let current = try await api { () async throws(KubeAPIError) in
@@ -151,7 +161,7 @@ extension MigrationRunner {
             }
             guard current.data == expected || force, retries > 0 else { throw StepFailure.conflict(changedMessage(current)) }
             try await writeConfig(data, over: expected, retries: retries - 1)
-        } catch {
+        case .failure(let error):
             throw StepFailure(error)
         }
     }
@@ -180,12 +190,13 @@ extension MigrationRunner {
                 throw StepFailure.conflict(daemonSetChangedMessage(daemonSet))
             }
             let updated = DaemonSetChange.applying(daemonSet, updateStrategy: updateStrategy, template: template)
-            do throws(KubeAPIError) {
-                recordApplied(try await client.update(updated))
+            switch try await apiResult({ () async throws(KubeAPIError) in try await client.update(updated) }) {
+            case .success(let written):
+                recordApplied(written)
                 return
-            } catch let error where error.kind == .conflict {
+            case .failure(let error) where error.kind == .conflict:
                 continue
-            } catch {
+            case .failure(let error):
                 throw StepFailure(error)
             }
         }
@@ -276,13 +287,7 @@ extension MigrationRunner {
     }
 
     func deletePod(_ name: String) async throws(StepFailure) {
-        do throws(KubeAPIError) {
-            try await client.delete(Pod.self, name: name, namespace: namespace)
-        } catch let error where error.kind == .notFound {
-            return
-        } catch {
-            throw StepFailure(error)
-        }
+        try await deleteOnce { () async throws(KubeAPIError) in try await client.delete(Pod.self, name: name, namespace: namespace) }
     }
 
     func readLog(_ pod: PodSummary) async -> Result<String, KubeAPIError> {

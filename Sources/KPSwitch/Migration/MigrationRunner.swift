@@ -7,6 +7,9 @@ import Logging
 struct StepFailure: Error, Sendable {
     let message: String
     var isConflict = false
+    /// Set when the run must stop at once, neither recording nor rolling back (the API server away beyond
+    /// --api-unavailable-timeout, the Lease lost): the command ends with this error.
+    var stop: KPSwitchError?
 
     static func conflict(_ message: String) -> StepFailure { StepFailure(message: message, isConflict: true) }
 
@@ -17,6 +20,11 @@ struct StepFailure: Error, Sendable {
 
     init(_ error: KubeAPIError) {
         self.init(message: error.description)
+    }
+
+    init(stop: KPSwitchError) {
+        self.init(message: stop.message)
+        self.stop = stop
     }
 }
 
@@ -35,6 +43,8 @@ actor MigrationRunner {
     /// How often a waiting phase looks at its deadline and re-reads a log that lacks the start-up line;
     /// the pods and the DaemonSet themselves are watched, not polled.
     let pollInterval: Duration
+    /// How long the API server may stay unreachable before the run stops (exit 5) without rolling back.
+    let apiUnavailableTimeout: Duration
 
     var state: MigrationState
     private var stateResourceVersion: String?
@@ -43,7 +53,8 @@ actor MigrationRunner {
 
     init(
         client: KubeClient, namespace: String, lock: MigrationLock, state: MigrationState, stateResourceVersion: String?,
-        timeout: Duration, force: Bool = false, pollInterval: Duration = .milliseconds(500), logger: Logger,
+        timeout: Duration, force: Bool = false, pollInterval: Duration = .milliseconds(500),
+        apiUnavailableTimeout: Duration = .seconds(600), logger: Logger,
         progress: @escaping @Sendable (String) -> Void
     ) {
         self.client = client
@@ -54,6 +65,7 @@ actor MigrationRunner {
         self.timeout = timeout
         self.force = force
         self.pollInterval = pollInterval
+        self.apiUnavailableTimeout = apiUnavailableTimeout
         self.logger = logger
         self.progress = progress
         deadline = .now + timeout
@@ -69,9 +81,9 @@ actor MigrationRunner {
             do throws(KPSwitchError) {
                 try await lock.check()
             } catch {
-                _ = machine.stepFailed(step, error: error.message, mayRollBack: false)
-                state.record = machine.record
-                break
+                // The Lease is someone else's now: nothing more is written, the record included.
+                await lock.abandon()
+                throw error
             }
             state.stepState = "acting"
             state.log("started: \(step.summary)")
@@ -85,6 +97,8 @@ actor MigrationRunner {
                 _ = machine.stepSucceeded(step)
                 succeeded = true
             } catch {
+                // The record stays as saved before the step: a resume or rollback starts from it.
+                if let stop = error.stop { throw stop }
                 state.log("failed: \(step.summary): \(error.message)")
                 progress("failed: \(step.summary): \(error.message)")
                 _ = machine.stepFailed(step, error: error.message, mayRollBack: !error.isConflict)
@@ -126,22 +140,33 @@ actor MigrationRunner {
         configMap.labels = ["app.kubernetes.io/managed-by": "kpswitch"]
         configMap.data = try state.encodedData()
         for _ in 0..<3 {
-            do throws(KubeAPIError) {
-                if let stateResourceVersion {
-                    configMap.resourceVersion = stateResourceVersion
-                    self.stateResourceVersion = try await client.update(configMap).resourceVersion
-                } else {
-                    let created = try await TransientRetry.create { () async throws(KubeAPIError) in try await client.create(configMap) }
-                    self.stateResourceVersion = created.resourceVersion
+            let version = stateResourceVersion
+            let written = try await stateWrite { () async throws(KubeAPIError) in
+                var write = configMap
+                if let version {
+                    write.resourceVersion = version
+                    return try await client.update(write).resourceVersion
                 }
+                return try await client.create(write).resourceVersion
+            }
+            switch written {
+            case .success(let version):
+                stateResourceVersion = version
                 return
-            } catch let error where error.kind == .conflict || error.kind == .alreadyExists {
-                do throws(KubeAPIError) {
-                    stateResourceVersion = try await client.get(ConfigMap.self, name: MigrationState.configMapName, namespace: namespace).resourceVersion
-                } catch {
+            case .failure(let error) where error.kind == .conflict || error.kind == .alreadyExists:
+                // Read back: a write that reached the server before the connection broke answers 409 when sent
+                // again, and is then already there.
+                let current = try await stateWrite { () async throws(KubeAPIError) in
+                    try await client.get(ConfigMap.self, name: MigrationState.configMapName, namespace: namespace)
+                }
+                switch current {
+                case .success(let stored):
+                    stateResourceVersion = stored.resourceVersion
+                    if stored.data == configMap.data { return }
+                case .failure(let error):
                     throw Self.unsaved(error, state: state)
                 }
-            } catch {
+            case .failure(let error):
                 throw Self.unsaved(error, state: state)
             }
         }
@@ -149,6 +174,16 @@ actor MigrationRunner {
             status: .rollbackIncomplete,
             message: "ConfigMap \(MigrationState.configMapName) kept changing under kpswitch although it holds the Lease; kpswitch stopped at '\(state.currentStep ?? "the end")'.",
             remediation: "Find who writes it, then run kpswitch migrate --resume or kpswitch rollback.", runbook: .rollback("exit-5-rollback-incomplete"))
+    }
+
+    private func stateWrite<T: Sendable>(
+        _ body: () async throws(KubeAPIError) -> T
+    ) async throws(KPSwitchError) -> Result<T, KubeAPIError> {
+        do throws(StepFailure) {
+            return try await apiResult(body)
+        } catch {
+            throw error.stop ?? KPSwitchError(status: .rollbackIncomplete, message: error.message)
+        }
     }
 
     static func unsaved(_ error: KubeAPIError, state: MigrationState) -> KPSwitchError {

@@ -7,7 +7,7 @@ enum TransientRetry {
     static let attempts = 5
 
     static func isTransient(_ error: KubeAPIError) -> Bool {
-        [.tooManyRequests, .serverError, .serviceUnavailable, .timeout, .transport].contains(error.kind)
+        error.isAPIUnavailable
     }
 
     static func create<T: Sendable>(

@@ -5,20 +5,24 @@ import ProxyConfig
 enum ClusterChecks {
     /// `target` nil judges every mode kpswitch could move to.
     static func checks(client: KubeClient, namespace: String, target: ProxyMode? = nil) -> [any PreflightCheck] {
-        let flavour: [any PreflightCheck] = [KubeProxyFlavourCheck(client: client, namespace: namespace)]
-        return flavour + compatibility(survey: ClusterSurvey(client: client, namespace: namespace), target: target)
+        checks(survey: ClusterSurvey(client: client, namespace: namespace), target: target)
     }
 
     /// The cluster checks' names, in the order they run.
     static let names: [CheckName] = [
-        "KubeProxyFlavour", "MetalLB", "NodeLocalDNSCache", "LocalhostNodePorts", "ExternalIPs", "SessionAffinity",
-        "GitOpsOwner", "MigrationRBAC",
+        "KubeProxyFlavour", "KubeProxyVersion", "KubeProxyRollout", "NodeKernels", "NodeReadiness", "MetalLB",
+        "NodeLocalDNSCache", "LocalhostNodePorts", "ExternalIPs", "SessionAffinity", "GitOpsOwner", "MigrationRBAC",
     ]
 
-    /// What else in the cluster a switch to `target` affects, and whether this user may make it; `advise`
-    /// runs these for the mode it recommends. They share one survey, so the Services are listed once.
-    static func compatibility(survey: ClusterSurvey, target: ProxyMode?) -> [any PreflightCheck] {
+    /// Every cluster check for `target`; `advise` runs them for the mode it recommends, so the two agree.
+    /// They share one survey, so the nodes and the Services are listed once.
+    static func checks(survey: ClusterSurvey, target: ProxyMode?) -> [any PreflightCheck] {
         [
+            KubeProxyFlavourCheck(client: survey.client, namespace: survey.namespace),
+            KubeProxyVersionCheck(survey: survey, target: target),
+            KubeProxyRolloutCheck(survey: survey),
+            NodeKernelsCheck(survey: survey, target: target),
+            NodeReadinessCheck(survey: survey),
             MetalLBCheck(survey: survey, target: target),
             NodeLocalDNSCacheCheck(survey: survey, target: target),
             LocalhostNodePortsCheck(survey: survey, target: target),

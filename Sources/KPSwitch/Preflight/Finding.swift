@@ -16,21 +16,26 @@ public struct Finding: Codable, Equatable, Sendable {
     public let remediation: String?
     /// True when `--ignore-preflight-errors` demoted this error to a warning.
     public var ignored: Bool
+    /// Every node the finding is about, when it is about nodes; the message names only the first few.
+    public let nodes: [String]?
 
-    public init(_ severity: Severity, subject: String? = nil, _ message: String, remediation: String? = nil) {
+    public init(
+        _ severity: Severity, subject: String? = nil, _ message: String, remediation: String? = nil, nodes: [String]? = nil
+    ) {
         self.severity = severity
         self.subject = subject
         self.message = message
         self.remediation = remediation
+        self.nodes = nodes
         ignored = false
     }
 
-    public static func error(_ message: String, subject: String? = nil, remediation: String? = nil) -> Finding {
-        Finding(.error, subject: subject, message, remediation: remediation)
+    public static func error(_ message: String, subject: String? = nil, remediation: String? = nil, nodes: [String]? = nil) -> Finding {
+        Finding(.error, subject: subject, message, remediation: remediation, nodes: nodes)
     }
 
-    public static func warning(_ message: String, subject: String? = nil, remediation: String? = nil) -> Finding {
-        Finding(.warning, subject: subject, message, remediation: remediation)
+    public static func warning(_ message: String, subject: String? = nil, remediation: String? = nil, nodes: [String]? = nil) -> Finding {
+        Finding(.warning, subject: subject, message, remediation: remediation, nodes: nodes)
     }
 
     public static func note(_ message: String, subject: String? = nil) -> Finding {
@@ -41,5 +46,5 @@ public struct Finding: Codable, Equatable, Sendable {
         Finding(.skipped, subject: subject, reason)
     }
 
-    private enum CodingKeys: String, CodingKey { case severity, subject, message, remediation, ignored }
+    private enum CodingKeys: String, CodingKey { case severity, subject, message, remediation, ignored, nodes }
 }

@@ -58,14 +58,18 @@ public struct PreflightReport: Report, Equatable {
 
     /// The mode checked for; nil when every mode was checked.
     public let target: ProxyMode?
+    /// The node checked, when node checks ran.
     public let host: String?
+    /// The kubeconfig context (else the server) checked, when cluster checks ran.
+    public let cluster: String?
     /// What preflight did before checking, such as modules loaded by `--load-modules`.
     public let actions: [Finding]
     public let checks: [CheckResult]
 
-    public init(target: ProxyMode?, host: String?, actions: [Finding] = [], checks: [CheckResult]) {
+    public init(target: ProxyMode?, host: String?, cluster: String? = nil, actions: [Finding] = [], checks: [CheckResult]) {
         self.target = target
         self.host = host
+        self.cluster = cluster
         self.actions = actions
         self.checks = checks
     }
@@ -81,12 +85,13 @@ public struct PreflightReport: Report, Equatable {
     /// True when an error that was not ignored remains: the command exits 3.
     public var isBlocking: Bool { checks.contains { $0.status == .error } }
 
-    private enum CodingKeys: String, CodingKey { case target, host, actions, checks, summary, blocking }
+    private enum CodingKeys: String, CodingKey { case target, host, cluster, actions, checks, summary, blocking }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(target, forKey: .target)
         try container.encode(host, forKey: .host)
+        try container.encode(cluster, forKey: .cluster)
         try container.encode(actions, forKey: .actions)
         try container.encode(checks, forKey: .checks)
         try container.encode(summary, forKey: .summary)

@@ -37,7 +37,8 @@ public struct PreflightRun: Sendable {
         do {
             return try await access.withClient(logger: logger) { client in
                 try await run(nodeChecks + ClusterChecks.checks(client: client, namespace: access.namespace, target: target),
-                              node: node, host: scope == .cluster ? nil : node.hostname, logger: logger)
+                              node: node, host: scope == .cluster ? nil : node.hostname,
+                              cluster: client.config.contextName ?? client.config.server, logger: logger)
             }
         } catch where scope == .all && error.status == .usageError && access.kubeconfig == nil {
             // No kubeconfig anywhere (a node without one, say): the node checks still run; the cluster's are
@@ -48,12 +49,12 @@ public struct PreflightRun: Sendable {
     }
 
     private func run(
-        _ checks: [any PreflightCheck], node: any NodeInspector, host: String?, logger: Logger
+        _ checks: [any PreflightCheck], node: any NodeInspector, host: String?, cluster: String? = nil, logger: Logger
     ) async throws(KPSwitchError) -> PreflightReport {
         let runner = try PreflightRunner(checks: checks, ignoring: ignoring)
         let actions = loadModules ? await loadMissingModules(on: node) : []
         let report = await runner.run(target: target, host: host, logger: logger)
-        return PreflightReport(target: report.target, host: report.host, actions: actions, checks: report.checks)
+        return PreflightReport(target: report.target, host: report.host, cluster: cluster, actions: actions, checks: report.checks)
     }
 
     /// modprobe for every IPVS module that is loadable but not loaded; each attempt becomes a finding.

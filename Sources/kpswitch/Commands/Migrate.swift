@@ -58,6 +58,13 @@ struct Migrate: AsyncParsableCommand, GlobalOptionsCommand {
         transform: { try DurationArgument(parsing: $0) })
     var timeout: DurationArgument?
 
+    @Option(
+        help: ArgumentHelp(
+            "Stop, without rolling back, when the API server stays unreachable this long (default 10m); migrate --resume or rollback finish it later.",
+            valueName: "duration"),
+        transform: { try DurationArgument(parsing: $0) })
+    var apiUnavailableTimeout: DurationArgument?
+
     @Flag(help: "Print the plan and stop; nothing is changed.")
     var dryRun = false
 
@@ -109,9 +116,10 @@ struct Migrate: AsyncParsableCommand, GlobalOptionsCommand {
         let printer = ProgressPrinter(toStandardError: global.output == .json)
         let engine = MigrationEngine(access: global.clusterAccess, logger: Logger(label: "kpswitch.migrate"), progress: printer.print)
         let limit = timeout?.duration ?? .seconds(30 * 60)
+        let apiLimit = apiUnavailableTimeout?.duration ?? .seconds(600)
         if resume {
             try await Confirmation.ask("Resume the recorded migration?", yes: yes)
-            return try finish(try await engine.resume(timeout: limit), renderer)
+            return try finish(try await engine.resume(timeout: limit, apiUnavailableTimeout: apiLimit), renderer)
         }
         let request = try self.request()
         try await engine.refuseBusy()
@@ -124,17 +132,17 @@ struct Migrate: AsyncParsableCommand, GlobalOptionsCommand {
             throw ExitCode(ExitStatus.preflightFailed.rawValue)
         }
         if dryRun {
-            renderer.render(try await engine.plan(request))
+            renderer.render(try await engine.plan(request, preflight: checks))
             return
         }
         // The plan is shown before anything changes, with --yes too, so the log of an unattended run says what
         // it set out to do. It goes where the progress goes, unbuffered and in order: stdout, or stderr with
         // -o json, whose stdout stays one document (the result).
-        let plan = try await engine.plan(request)
+        let plan = try await engine.plan(request, preflight: checks)
         let stream = global.output == .json ? StandardError() : nil
         printer.print(plan.renderText(TextStyle(noColor: global.noColor, stream: stream)))
         try Confirmation.ask("Migrate kube-proxy to \(request.mode.rawValue) as planned above?", yes: yes)
-        try finish(try await engine.migrate(request, timeout: limit), renderer)
+        try finish(try await engine.migrate(request, timeout: limit, apiUnavailableTimeout: apiLimit), renderer)
     }
 
     private func request() throws -> MigrationRequest {

@@ -30,12 +30,21 @@ struct Rollback: AsyncParsableCommand, GlobalOptionsCommand {
         transform: { try DurationArgument(parsing: $0) })
     var timeout: DurationArgument?
 
+    @Option(
+        help: ArgumentHelp(
+            "Stop, without rolling back, when the API server stays unreachable this long (default 10m); migrate --resume or rollback finish it later.",
+            valueName: "duration"),
+        transform: { try DurationArgument(parsing: $0) })
+    var apiUnavailableTimeout: DurationArgument?
+
     func run() async throws {
         try Confirmation.refuseWithoutTerminal(yes: yes)
         try Confirmation.ask("Put kube-proxy's ConfigMap and DaemonSet back as recorded before the migration?", yes: yes)
         let printer = ProgressPrinter(toStandardError: global.output == .json)
         let engine = MigrationEngine(access: global.clusterAccess, logger: Logger(label: "kpswitch.rollback"), progress: printer.print)
-        let result = try await engine.rollback(force: force, timeout: timeout?.duration ?? .seconds(30 * 60))
+        let result = try await engine.rollback(
+            force: force, timeout: timeout?.duration ?? .seconds(30 * 60),
+            apiUnavailableTimeout: apiUnavailableTimeout?.duration ?? .seconds(600))
         Renderer(options: global).render(result)
         if result.exitStatus != .success { throw ExitCode(result.exitStatus.rawValue) }
     }

@@ -15,6 +15,11 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: [.short, .long], help: ArgumentHelp("Namespace of kube-proxy's DaemonSet and ConfigMap.", valueName: "namespace"))
     var namespace = "kube-system"
 
+    @Option(
+        help: ArgumentHelp("How long one API request may take before the API server counts as unreachable, e.g. 30s.", valueName: "duration"),
+        transform: { try DurationArgument(parsing: $0) })
+    var requestTimeout: DurationArgument?
+
     @Option(name: [.short, .customLong("output")], help: "Output format: text, or json for one JSON document on stdout.")
     var output: OutputFormat = .text
 
@@ -27,7 +32,8 @@ struct GlobalOptions: ParsableArguments {
 
 extension GlobalOptions {
     var clusterAccess: ClusterAccess {
-        ClusterAccess(kubeconfig: kubeconfig, context: context, namespace: namespace)
+        ClusterAccess(kubeconfig: kubeconfig, context: context, namespace: namespace,
+                      requestTimeout: requestTimeout?.duration ?? .seconds(30))
     }
 }
 

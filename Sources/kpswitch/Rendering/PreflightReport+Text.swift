@@ -5,7 +5,8 @@ import KPSwitch
 extension PreflightReport: TextRenderable {
     func renderText(_ style: TextStyle) -> String {
         let mode = target.map { "--to \($0.rawValue)" } ?? "every mode"
-        var text = "[preflight] Running checks for \(mode) on \(host ?? "this host")\n"
+        let scopes = [host.map { "this host (\($0))" }, cluster.map { "cluster \($0)" }].compactMap { $0 }
+        var text = "[preflight] Running checks for \(mode) on \(scopes.isEmpty ? "this host" : scopes.joined(separator: " and "))\n"
         for action in actions {
             text += "\t[ACTION] \(Self.line(action))\n"
         }

@@ -1,0 +1,184 @@
+import KubeAPI
+
+/// Why one node's agent gave no facts; that node's node checks are skipped with this reason, never passed.
+public struct NodeAgentFailure: Error, Equatable, Sendable, CustomStringConvertible {
+    public let node: String
+    public let reason: String
+
+    public var description: String { reason }
+}
+
+/// A reason, written as a string literal where the runner decides it.
+struct AgentProblem: Error, ExpressibleByStringInterpolation {
+    let reason: String
+
+    init(_ reason: String) { self.reason = reason }
+    init(stringLiteral value: String) { reason = value }
+}
+
+/// Runs one agent pod per node through the API, a bounded number at a time, and returns each node's
+/// facts or the reason it has none. Every pod it creates is deleted before it returns — after success,
+/// failure, timeout, and when the caller's task is cancelled (Ctrl-C).
+public struct NodeAgentRunner: Sendable {
+    public let client: KubeClient
+    public let namespace: String
+    /// The kube-proxy DaemonSet's `spec.template`.
+    public let template: JSONValue
+    public let image: String?
+    public let concurrency: Int
+    /// The pod's `activeDeadlineSeconds`; kpswitch gives up waiting a little after it.
+    public let deadlineSeconds: Int
+
+    public static let defaultConcurrency = 20
+    public static let defaultDeadlineSeconds = 60
+    /// How long past the pod's deadline kpswitch waits for the kubelet to report it.
+    static let grace: Duration = .seconds(15)
+
+    public init(
+        client: KubeClient, namespace: String, template: JSONValue, image: String?,
+        concurrency: Int = defaultConcurrency, deadlineSeconds: Int = defaultDeadlineSeconds
+    ) {
+        self.client = client
+        self.namespace = namespace
+        self.template = template
+        self.image = image
+        self.concurrency = max(1, concurrency)
+        self.deadlineSeconds = deadlineSeconds
+    }
+
+    public func inspect(nodes: [String]) async -> [String: Result<AgentNode, NodeAgentFailure>] {
+        await withTaskGroup(of: (String, Result<AgentNode, NodeAgentFailure>).self) { group in
+            var waiting = nodes.makeIterator()
+            for _ in 0..<concurrency {
+                guard let node = waiting.next() else { break }
+                group.addTask { (node, await inspect(node: node)) }
+            }
+            var results: [String: Result<AgentNode, NodeAgentFailure>] = [:]
+            for await (node, result) in group {
+                results[node] = result
+                if !Task.isCancelled, let next = waiting.next() { group.addTask { (next, await inspect(node: next)) } }
+            }
+            while let node = waiting.next() {
+                results[node] = .failure(NodeAgentFailure(node: node, reason: "cancelled before its agent pod was created"))
+            }
+            return results
+        }
+    }
+
+    public func inspect(node: String) async -> Result<AgentNode, NodeAgentFailure> {
+        let fail = { (reason: String) in Result<AgentNode, NodeAgentFailure>.failure(NodeAgentFailure(node: node, reason: reason)) }
+        guard !Task.isCancelled else { return fail("cancelled before its agent pod was created") }
+        let agent: NodeAgentPod
+        do {
+            agent = try NodeAgentPod(
+                template: template, node: node, namespace: namespace, nonce: Self.nonce(), image: image,
+                deadlineSeconds: deadlineSeconds)
+        } catch {
+            return fail(error.message)
+        }
+        let created: Result<Pod, KubeAPIError>
+        do throws(KubeAPIError) {
+            created = .success(try await client.create(agent.pod, namespace: namespace))
+        } catch {
+            created = .failure(error)
+        }
+        if case .failure(let error) = created {
+            return fail("the agent pod could not be created: \(error)")
+        }
+        let outcome = await finish(agent)
+        // An unstructured task does not inherit the caller's cancellation, so Ctrl-C still deletes the pod.
+        let client = client, namespace = namespace
+        await Task {
+            try? await client.delete(Pod.self, name: agent.name, namespace: namespace)
+        }.value
+        return outcome.mapError { NodeAgentFailure(node: node, reason: $0.reason) }
+    }
+
+    /// Waits for the pod to end (or the deadline to pass) and parses its log.
+    private func finish(_ agent: NodeAgentPod) async -> Result<AgentNode, AgentProblem> {
+        let ended: Result<Pod, AgentProblem> = await withTaskGroup(of: Result<Pod, AgentProblem>?.self) { group in
+            group.addTask { await ending(of: agent) }
+            group.addTask { [deadlineSeconds] in
+                try? await Task.sleep(for: .seconds(deadlineSeconds) + Self.grace)
+                return Task.isCancelled ? nil
+                    : .failure("the agent pod did not finish within \(deadlineSeconds)s (+15s); the node may be down or not starting pods")
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first ?? .failure("cancelled before the agent pod finished")
+        }
+        let pod: Pod
+        switch ended {
+        case .failure(let reason): return .failure(reason)
+        case .success(let finished): pod = finished
+        }
+        let log: Result<String, KubeAPIError>
+        do throws(KubeAPIError) {
+            log = .success(try await client.logs(pod: agent.name, namespace: namespace, container: "agent"))
+        } catch {
+            log = .failure(error)
+        }
+        switch log {
+        case .failure(let error):
+            return .failure("the agent pod's log could not be read: \(error)")
+        case .success(let text):
+            if pod.phase == "Failed" {
+                return .failure("the agent pod failed: \(Self.why(pod))\(text.isEmpty ? "" : "; its log ends: \(text.suffix(200))")")
+            }
+            do throws(NodeAgentLogError) {
+                return .success(try AgentNode(log: NodeAgentLog(parsing: text, nonce: agent.nonce)))
+            } catch {
+                return .failure(AgentProblem(error.description))
+            }
+        }
+    }
+
+    /// The pod once it has Succeeded or Failed, or why it never will.
+    private func ending(of agent: NodeAgentPod) async -> Result<Pod, AgentProblem>? {
+        do {
+            for try await event in client.watch(Pod.self, namespace: namespace, fieldSelector: "metadata.name=\(agent.name)") {
+                switch event {
+                case .added(let pod), .modified(let pod):
+                    if pod.phase == "Succeeded" || pod.phase == "Failed" { return .success(pod) }
+                    if let waiting = Self.stuck(pod) { return .failure("the agent pod cannot start: \(waiting)") }
+                case .deleted:
+                    return .failure("the agent pod was deleted before it finished")
+                case .bookmark:
+                    continue
+                }
+            }
+        } catch {
+            if Task.isCancelled { return nil }
+            return .failure("watching the agent pod failed: \(error)")
+        }
+        return Task.isCancelled ? nil : .failure("the watch on the agent pod ended before it finished")
+    }
+
+    /// Waiting reasons from which the kubelet does not recover by itself within a deadline.
+    static let hopeless: Set<String> = ["ErrImagePull", "ImagePullBackOff", "InvalidImageName", "CreateContainerConfigError", "CreateContainerError"]
+
+    static func stuck(_ pod: Pod) -> String? {
+        for status in pod.json[path: ["status", "containerStatuses"]]?.arrayValue ?? [] {
+            guard let reason = status[path: ["state", "waiting", "reason"]]?.stringValue, hopeless.contains(reason) else { continue }
+            let message = status[path: ["state", "waiting", "message"]]?.stringValue
+            return message.map { "\(reason): \($0)" } ?? reason
+        }
+        return nil
+    }
+
+    static func why(_ pod: Pod) -> String {
+        let reason = pod.json[path: ["status", "reason"]]?.stringValue
+        let message = pod.json[path: ["status", "message"]]?.stringValue
+        if let reason { return message.map { "\(reason): \($0)" } ?? reason }
+        let code = (pod.json[path: ["status", "containerStatuses"]]?.arrayValue ?? []).compactMap {
+            $0[path: ["state", "terminated", "exitCode"]]?.intValue
+        }.first
+        return code.map { "the script exited with status \($0)" } ?? "no reason given"
+    }
+
+    /// 16 lowercase base-36 digits: a pod-name-safe token no earlier run's log carries.
+    static func nonce() -> String {
+        let digits = Array("0123456789abcdefghijklmnopqrstuvwxyz")
+        return String((0..<16).map { _ in digits.randomElement()! })
+    }
+}

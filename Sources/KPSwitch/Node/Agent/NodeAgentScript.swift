@@ -1,0 +1,139 @@
+import NodeState
+import ProxyConfig
+
+/// The POSIX sh program an agent pod runs on its node: it reads the node facts and prints them framed
+/// (see `NodeAgentLog`). It may use only what kube-proxy's image (distroless-iptables) holds: dash, cat,
+/// grep, wc, sleep, rm, ln, chmod, kmod, iptables/ip6tables in both backends, ipset and nft; there is no
+/// `ip`, `ls`, `mkdir`, `mktemp` or `ipvsadm`, so IPVS is read from `/proc/net/ip_vs` and links from
+/// `/sys/class/net`. A tool the image lacks becomes a `skipped` section naming it, never an empty one.
+///
+/// The caller passes a fresh nonce as `$1` (`sh -c SCRIPT kpswitch-agent NONCE`), so a log from another
+/// run, or one cut before its end line, cannot be taken for this run's answer.
+public enum NodeAgentScript {
+    public static let version = 1
+
+    /// The modules whose state the facts carry: IPVS, every scheduler kube-proxy accepts, conntrack
+    /// (`nf_conntrack_ipv4` before 4.19) and nf_tables.
+    static let modules = ["ip_vs"] + ProxyTarget.ipvsSchedulers.map { "ip_vs_\($0)" }
+        + ["nf_conntrack", "nf_conntrack_ipv4", "nf_tables"]
+
+    /// The sections a complete version-1 log holds, in order.
+    static let sections = [
+        "hostname", "osrelease", "proc-modules", "modules-builtin", "sys-module", "modprobe", "ip_vs",
+    ] + IPTablesChains.Backend.allCases.flatMap { backend in
+        IPTablesChains.Family.allCases.map { "iptables-\(backend.rawValue)-\($0.rawValue)" }
+    } + ["ipset", "ipset-version", "nft-tables", "nft-version", "nft-check", "links", "sysctls"]
+
+    static func saveProgram(_ backend: IPTablesChains.Backend, _ family: IPTablesChains.Family) -> String {
+        "\(family == .ipv4 ? "iptables" : "ip6tables")-\(backend.rawValue)-save"
+    }
+
+    public static var text: String {
+        let iptables = IPTablesChains.Backend.allCases.flatMap { backend in
+            IPTablesChains.Family.allCases.map { family in
+                "chains iptables-\(backend.rawValue)-\(family.rawValue) \(saveProgram(backend, family))"
+            }
+        }.joined(separator: "\n")
+        let sysctls = Sysctls.kubeProxyKeys.map { "\($0):/proc/sys/\($0.replacingOccurrences(of: ".", with: "/"))" }
+            .joined(separator: " ")
+        let links = KubeProxyFootprint.ipvs.links.joined(separator: " ")
+        let moduleWords = modules.joined(separator: " ")
+        let modulePattern = modules.map { "-e '/\($0)\\.ko'" }.joined(separator: " ")
+        return #"""
+        nonce=$1
+        tmp=${TMPDIR:-/tmp}/kpswitch-agent.$$
+        umask 077
+        sections=0
+        total=0
+        trap 'rm -f "$tmp.out" "$tmp.err"' EXIT
+        if ! : > "$tmp.out"; then echo "kpswitch-agent error cannot write $tmp.out" >&2; exit 1; fi
+        # name status rc file: a header with the content's line and byte counts, the content, a newline.
+        emit() {
+          lines=$(( $(wc -l < "$4") ))
+          bytes=$(( $(wc -c < "$4") ))
+          printf 'kpswitch-agent section %s %s %s %s %s\n' "$1" "$2" "$3" "$lines" "$bytes"
+          cat "$4"
+          printf '\n'
+          sections=$((sections + 1))
+          total=$((total + bytes))
+        }
+        skip() {
+          printf '%s\n' "$2" > "$tmp.out"
+          emit "$1" skipped 0 "$tmp.out"
+        }
+        finish() {
+          if [ "$1" -eq 0 ]; then emit "$2" ok 0 "$tmp.out"; else emit "$2" failed "$1" "$tmp.err"; fi
+        }
+        have() { command -v "$1" > /dev/null 2>&1; }
+        run() {
+          name=$1; shift
+          if ! have "$1"; then skip "$name" "$1 is not installed in the agent's image"; return; fi
+          "$@" > "$tmp.out" 2> "$tmp.err"
+          finish $? "$name"
+        }
+        file() {
+          if [ ! -e "$2" ]; then skip "$1" "$2 does not exist"; return; fi
+          cat "$2" > "$tmp.out" 2> "$tmp.err"
+          finish $? "$1"
+        }
+        # grep exits 1 when nothing matches, which is an empty answer, not a failure.
+        matching() {
+          if [ ! -e "$2" ]; then skip "$1" "$2 does not exist"; return; fi
+          name=$1; path=$2; shift 2
+          grep "$@" "$path" > "$tmp.out" 2> "$tmp.err"
+          rc=$?
+          [ $rc -eq 1 ] && rc=0
+          finish $rc "$name"
+        }
+        chains() {
+          if ! have "$2"; then skip "$1" "$2 is not installed in the agent's image"; return; fi
+          "$2" > "$tmp.err" 2>&1
+          rc=$?
+          if [ $rc -ne 0 ]; then emit "$1" failed $rc "$tmp.err"; return; fi
+          grep -e '^\*' -e '^:' -e '^COMMIT$' "$tmp.err" > "$tmp.out"
+          emit "$1" ok 0 "$tmp.out"
+        }
+        release=$(cat /proc/sys/kernel/osrelease 2> /dev/null)
+        printf 'kpswitch-agent begin \#(version) %s\n' "$nonce"
+        file hostname /proc/sys/kernel/hostname
+        file osrelease /proc/sys/kernel/osrelease
+        file proc-modules /proc/modules
+        matching modules-builtin "/lib/modules/$release/modules.builtin" \#(modulePattern)
+        : > "$tmp.out"
+        for path in /sys/module/ip_vs* /sys/module/nf_conntrack* /sys/module/nf_tables; do
+          [ -e "$path" ] && printf '%s\n' "${path##*/}" >> "$tmp.out"
+        done
+        emit sys-module ok 0 "$tmp.out"
+        if have modprobe; then
+          : > "$tmp.out"
+          for module in \#(moduleWords); do
+            modprobe -n -q "$module" 2> /dev/null && printf '%s\n' "$module" >> "$tmp.out"
+          done
+          emit modprobe ok 0 "$tmp.out"
+        else
+          skip modprobe "modprobe is not installed in the agent's image"
+        fi
+        if [ -e /proc/net/ip_vs ]; then file ip_vs /proc/net/ip_vs; else skip ip_vs "ip_vs is not loaded: /proc/net/ip_vs does not exist"; fi
+        \#(iptables)
+        run ipset ipset list -n
+        run ipset-version ipset version
+        run nft-tables nft list tables
+        run nft-version nft --version
+        run nft-check nft --check add table inet kpswitch_probe
+        : > "$tmp.out"
+        for link in \#(links); do
+          [ -e "/sys/class/net/$link" ] && printf '%s\n' "$link" >> "$tmp.out"
+        done
+        emit links ok 0 "$tmp.out"
+        : > "$tmp.out"
+        for pair in \#(sysctls); do
+          key=${pair%%:*}
+          path=${pair#*:}
+          [ -r "$path" ] && printf '%s=%s\n' "$key" "$(cat "$path")" >> "$tmp.out"
+        done
+        emit sysctls ok 0 "$tmp.out"
+        printf 'kpswitch-agent end %s %s %s\n' "$nonce" "$sections" "$total"
+
+        """#
+    }
+}

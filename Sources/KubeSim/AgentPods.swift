@@ -1,0 +1,208 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+
+/// Runs kpswitch's agent pods (label `app.kubernetes.io/managed-by: kpswitch`) for real: the container's
+/// command runs with the host's `/bin/sh` and tools (standing in for the image's) in a network and mount
+/// namespace of its own (`unshare --net --mount`), chrooted into a root whose `/proc/modules`,
+/// `/lib/modules` and `/proc/net/ip_vs` show the node's `ipvs:` profile, so that the real modprobe and
+/// grep decide. Needs root, util-linux's unshare and kmod's depmod (the kube-sim host's tools).
+final class AgentPods: Sendable {
+    static let label = "app.kubernetes.io/managed-by"
+
+    static func isAgent(_ pod: JSONValue) -> Bool {
+        pod[path: ["metadata", "labels", label]]?.stringValue == "kpswitch"
+    }
+
+    struct Exit: Sendable {
+        let code: Int32
+        let output: String
+        let deadlineExceeded: Bool
+    }
+
+    private final class Running: @unchecked Sendable {
+        let process: Process
+        let work: URL
+        let killedByDeadline = Atomic<Bool>(false)
+        init(process: Process, work: URL) {
+            self.process = process
+            self.work = work
+        }
+
+        /// SIGKILL, because unshare --fork ignores SIGTERM while it waits for its child.
+        func kill() {
+            _ = Glibc.kill(process.processIdentifier, SIGKILL)
+        }
+    }
+
+    private let running = Mutex<[String: Running]>([:])
+
+    /// Starts the pod's command; `done` is called once, when it exits or its deadline kills it.
+    func start(uid: String, pod: JSONValue, profile: NodeProfile, done: @escaping @Sendable (Exit) -> Void) {
+        let argv = pod[path: ["spec", "containers"]]?.arrayValue?.first?["command"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        let deadline = pod[path: ["spec", "activeDeadlineSeconds"]]?.intValue
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("kube-sim-agent-\(uid)")
+        do {
+            try Self.prepare(work, profile: profile)
+        } catch {
+            done(Exit(code: 128, output: "kube-sim could not prepare the agent's node root: \(error)\n", deadlineExceeded: false))
+            return
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+        // A pid namespace of its own: when the deadline or a deletion kills unshare (--kill-child), the kernel
+        // kills everything the command started, so the log pipe closes at once.
+        process.arguments = ["--net", "--mount", "--pid", "--fork", "--kill-child", "/bin/sh", "-c", Self.sandbox, "kube-sim-sandbox", work.path] + argv
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        process.standardInput = FileHandle.nullDevice
+        let entry = Running(process: process, work: work)
+        do {
+            try process.run()
+        } catch {
+            done(Exit(code: 128, output: "kube-sim could not start unshare: \(error)\n", deadlineExceeded: false))
+            return
+        }
+        running.withLock { $0[uid] = entry }
+        if let deadline {
+            Task.detached {
+                try? await Task.sleep(for: .seconds(deadline))
+                if entry.process.isRunning {
+                    entry.killedByDeadline.store(true, ordering: .sequentiallyConsistent)
+                    entry.kill()
+                }
+            }
+        }
+        Thread.detachNewThread { [self] in
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            running.withLock { _ = $0.removeValue(forKey: uid) }
+            try? FileManager.default.removeItem(at: work)
+            done(Exit(code: process.terminationStatus, output: String(decoding: data, as: UTF8.self),
+                      deadlineExceeded: entry.killedByDeadline.load(ordering: .sequentiallyConsistent)))
+        }
+    }
+
+    /// Kills the agents of pods that no longer exist (deleted).
+    func stop(except live: Set<String>) {
+        let gone = running.withLock { r in r.filter { !live.contains($0.key) }.map(\.value) }
+        for entry in gone where entry.process.isRunning { entry.kill() }
+    }
+
+    /// The files the node's profile decides: `/proc/modules`, a `/lib/modules/RELEASE` tree that depmod
+    /// indexes (module files are minimal ELF objects with a `.modinfo`, enough for depmod and modprobe -n),
+    /// and `/proc/net/ip_vs` when IPVS is in the kernel.
+    static func prepare(_ work: URL, profile: NodeProfile) throws {
+        let release = try String(contentsOfFile: "/proc/sys/kernel/osrelease", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let modules = work.appendingPathComponent("lib/modules/\(release)")
+        let ipvsDirectory = modules.appendingPathComponent("kernel/net/netfilter/ipvs")
+        try FileManager.default.createDirectory(at: ipvsDirectory, withIntermediateDirectories: true)
+        let ipvsModules = ["ip_vs"] + schedulers.map { "ip_vs_\($0)" }
+        var loaded = ["nf_conntrack 196608 1 - Live 0x0000000000000000", "nf_tables 348160 0 - Live 0x0000000000000000"]
+        var builtin: [String] = []
+        switch profile.ipvs {
+        case .loaded:
+            loaded += ["ip_vs 192512 0 - Live 0x0000000000000000", "ip_vs_rr 12288 0 - Live 0x0000000000000000"]
+        case .builtin:
+            builtin = ipvsModules.map { "kernel/net/netfilter/ipvs/\($0).ko" }
+        case .loadable, .absent:
+            break
+        }
+        if profile.ipvs == .loadable || profile.ipvs == .loaded {
+            for module in ipvsModules {
+                try elfModule(module).write(to: ipvsDirectory.appendingPathComponent("\(module).ko"))
+            }
+        }
+        try (builtin.map { $0 + "\n" }.joined()).write(to: modules.appendingPathComponent("modules.builtin"), atomically: true, encoding: .utf8)
+        try "".write(to: modules.appendingPathComponent("modules.order"), atomically: true, encoding: .utf8)
+        try (loaded.map { $0 + "\n" }.joined()).write(to: work.appendingPathComponent("modules"), atomically: true, encoding: .utf8)
+        if profile.ipvs == .loaded || profile.ipvs == .builtin {
+            try ipvsHeader.write(to: work.appendingPathComponent("ip_vs"), atomically: true, encoding: .utf8)
+        }
+        let depmod = Process()
+        depmod.executableURL = URL(fileURLWithPath: "/usr/sbin/depmod")
+        depmod.arguments = ["-b", work.path, release]
+        depmod.standardError = FileHandle.nullDevice
+        try depmod.run()
+        depmod.waitUntilExit()
+        guard depmod.terminationStatus == 0 else { throw KubeSimError.scenario("depmod -b \(work.path) failed") }
+    }
+
+    static let schedulers = ["rr", "wrr", "lc", "wlc", "lblc", "lblcr", "sh", "dh", "sed", "nq"]
+
+    static let ipvsHeader = """
+        IP Virtual Server version 1.2.1 (size=4096)
+        Prot LocalAddress:Port Scheduler Flags
+          -> RemoteAddress:Port Forward Weight ActiveConn InActConn
+
+        """
+
+    /// An ELF64 relocatable object holding only `.modinfo` (`name=`, `depends=`), which is what depmod reads.
+    static func elfModule(_ name: String) -> Data {
+        let modinfo = Array("name=\(name)\0depends=\0license=GPL\0".utf8)
+        let names = Array("\0.modinfo\0.shstrtab\0".utf8)
+        let modinfoOffset = 64
+        let namesOffset = modinfoOffset + modinfo.count
+        let sectionsOffset = (namesOffset + names.count + 7) / 8 * 8
+        var bytes: [UInt8] = [0x7F, 0x45, 0x4C, 0x46, 2, 1, 1, 0] + [UInt8](repeating: 0, count: 8)
+        func put<T: FixedWidthInteger>(_ value: T) { withUnsafeBytes(of: value.littleEndian) { bytes += $0 } }
+        put(UInt16(1)); put(UInt16(62)); put(UInt32(1))                    // ET_REL, EM_X86_64, EV_CURRENT
+        put(UInt64(0)); put(UInt64(0)); put(UInt64(sectionsOffset))         // entry, phoff, shoff
+        put(UInt32(0)); put(UInt16(64)); put(UInt16(0)); put(UInt16(0))     // flags, ehsize, phentsize, phnum
+        put(UInt16(64)); put(UInt16(3)); put(UInt16(2))                     // shentsize, shnum, shstrndx
+        bytes += modinfo + names
+        bytes += [UInt8](repeating: 0, count: sectionsOffset - bytes.count)
+        func section(name: UInt32, type: UInt32, flags: UInt64, offset: Int, size: Int) {
+            put(name); put(type); put(flags); put(UInt64(0)); put(UInt64(offset)); put(UInt64(size))
+            put(UInt32(0)); put(UInt32(0)); put(UInt64(1)); put(UInt64(0))
+        }
+        bytes += [UInt8](repeating: 0, count: 64)
+        section(name: 1, type: 1, flags: 2, offset: modinfoOffset, size: modinfo.count)   // PROGBITS, ALLOC
+        section(name: 10, type: 3, flags: 0, offset: namesOffset, size: names.count)      // STRTAB
+        return Data(bytes)
+    }
+
+    /// Runs in the new namespaces: builds a root from the host's /usr, /etc and /dev with the profile's
+    /// /lib/modules, a fresh sysfs (this namespace's links) and a /proc that is the real one except for
+    /// `modules` and `net/ip_vs`, then execs the pod's command there.
+    static let sandbox = #"""
+        set -e
+        work=$1; shift
+        root=$work/root
+        mkdir -p "$root"
+        mount -t tmpfs -o mode=0755 tmpfs "$root"
+        cd "$root"
+        mkdir usr etc dev sys proc tmp run lib .proc
+        chmod 1777 tmp
+        for d in usr etc dev; do mount --rbind "/$d" "$d"; done
+        ln -s usr/bin bin; ln -s usr/sbin sbin; ln -s usr/lib64 lib64
+        for e in /usr/lib/*; do [ "${e##*/}" = modules ] || ln -s "$e" "lib/${e##*/}"; done
+        mkdir lib/modules
+        mount --rbind "$work/lib/modules" lib/modules
+        mount -t sysfs sysfs sys
+        mount -t proc proc .proc
+        mount -t tmpfs -o mode=0755 tmpfs proc
+        mkdir proc/sys proc/net
+        mount --rbind .proc/sys proc/sys
+        if [ -e "$work/ip_vs" ]; then
+          mount -t tmpfs -o mode=0755 tmpfs proc/net
+          for e in .proc/self/net/*; do
+            n=${e##*/}
+            if [ -d "$e" ]; then mkdir "proc/net/$n"; else touch "proc/net/$n"; fi
+            mount --rbind "$e" "proc/net/$n"
+          done
+          cp "$work/ip_vs" proc/net/ip_vs
+        else
+          mount --rbind .proc/self/net proc/net
+        fi
+        ln -s /.proc/self proc/self
+        for f in cmdline filesystems mounts; do touch "proc/$f"; mount --bind ".proc/$f" "proc/$f"; done
+        cp "$work/modules" proc/modules
+        cd /
+        exec chroot "$root" "$@"
+        """#
+}

@@ -1,0 +1,140 @@
+import Foundation
+import NodeState
+import Testing
+
+@testable import KPSwitch
+@testable import kube_proxy_ruleset
+
+/// The agent's script run for real with dash in throwaway namespaces, its log parsed, and its facts set
+/// beside what `LocalNode` reads of the same namespace: one description of node facts, two transports.
+@Suite("node agent script in a network namespace", .serialized,
+       .enabled(if: TestNamespace.unavailable == nil, "\(TestNamespace.unavailable ?? "")"))
+struct NodeAgentNamespaceTests {
+    /// Runs the agent script as the pod would (`sh -c SCRIPT kpswitch-agent NONCE`), optionally with a
+    /// PATH that holds only `tools`, standing in for an image that lacks the others.
+    func agentLog(_ ns: TestNamespace, nonce: String, path: String? = nil) async throws -> String {
+        let environment = path.map { ["env", "PATH=\($0)"] } ?? []
+        return try await ns.run(environment + ["/usr/bin/dash", "-c", NodeAgentScript.text, "kpswitch-agent", nonce])
+    }
+
+    /// kube-proxy's rules in the nft backend, stale ones in legacy, an ipset, an nft table and kube-ipvs0.
+    func populate(_ ns: TestNamespace) async throws {
+        try await ns.run(["iptables-nft-restore"], input: KubeProxyRuleset.generate(services: 12).text)
+        try await ns.run(["ip6tables-nft-restore"], input: KubeProxyRuleset.generate(services: 5, ipv6: true).text)
+        try await ns.run(["iptables-legacy-restore"], input: try Fixture.text("iptables-save-kube-proxy-nat"))
+        try await ns.run(["ipset", "create", "KUBE-CLUSTER-IP", "hash:ip,port"])
+        try await ns.run(["nft", "add", "table", "ip", "kube-proxy"])
+        try await ns.run(["nft", "add", "table", "inet", "my-table"])
+        // No dummy driver in every kernel (this host lacks it); a bridge is a link like any other here.
+        try await ns.run(["ip", "link", "add", "kube-ipvs0", "type", "bridge"])
+    }
+
+    static func nonce() -> String { String(UInt64.random(in: 0...UInt64.max), radix: 36) }
+
+    @Test("the agent's facts equal LocalNode's, and every node check judges both the same")
+    func sameFacts() async throws {
+        try await TestNamespace.with { ns in
+            try await populate(ns)
+            let nonce = Self.nonce()
+            let agent = try AgentNode(log: NodeAgentLog(parsing: try await agentLog(ns, nonce: nonce), nonce: nonce))
+            let local = LocalNode(runner: ns.runner)
+
+            #expect(agent.hostname == local.hostname)
+            #expect(try agent.kernelRelease() == local.kernelRelease())
+            let (agentModules, localModules) = (try agent.kernelModules(), try local.kernelModules())
+            for module in NodeAgentScript.modules {
+                #expect(agentModules.state(of: module) == localModules.state(of: module), "\(module)")
+            }
+            let key: (IPTablesChains) -> String = { "\($0.backend)-\($0.family)" }
+            let agentChains = agent.iptablesChains().sorted { key($0) < key($1) }
+            let localChains = try await local.iptablesChains().sorted { key($0) < key($1) }
+            #expect(agentChains == localChains)
+            #expect(agentChains.count == 4)
+            #expect(agentChains.first { $0.backend == .nft && $0.family == .ipv4 }?.kubeProxyChains.contains("nat/KUBE-SERVICES") == true)
+            let localSets = try await local.ipsetNames()
+            #expect(try agent.ipsetNames() == localSets)
+            #expect(try agent.ipsetNames() == ["KUBE-CLUSTER-IP"])
+            let localTables = try await local.nftablesTables()
+            #expect(try agent.nftablesTables().sorted() == localTables.sorted())
+            let localLink = try await local.linkExists("kube-ipvs0")
+            #expect(try agent.linkExists("kube-ipvs0") && localLink)
+            let (localIPSet, localNFT) = (try await local.toolVersion("ipset"), try await local.toolVersion("nft"))
+            #expect(try agent.toolVersion("ipset") == localIPSet)
+            #expect(try agent.toolVersion("nft") == localNFT)
+            // Network sysctls belong to the namespace, which LocalNode's own /proc does not show.
+            for key in Sysctls.kubeProxyKeys {
+                let path = "/proc/sys/" + key.replacingOccurrences(of: ".", with: "/")
+                let inside = try? await ns.run(["cat", path]).trimmingCharacters(in: .whitespacesAndNewlines)
+                #expect(agent.sysctl(key) == inside, "\(key)")
+            }
+
+            for target in [ProxyMode.ipvs, .iptables, .nftables] {
+                let byAgent = NodeChecks.checks(for: target, scheduler: "rr", node: agent, ipvs: agent)
+                let byLocal = NodeChecks.checks(for: target, scheduler: "rr", node: local, ipvs: LocalIPVS())
+                for (a, l) in zip(byAgent, byLocal) where a.name != "ProxySysctls" {
+                    let (fromAgent, fromLocal) = (await a.run(), await l.run())
+                    #expect(fromAgent == fromLocal, "\(a.name) for \(target)")
+                }
+            }
+        }
+    }
+
+    @Test("a tool missing from the image is a skipped section naming it, and the check is skipped with that reason")
+    func missingTools() async throws {
+        let bin = FileManager.default.temporaryDirectory.appendingPathComponent("kpsw-agent-bin-\(Self.nonce())")
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: bin) }
+        for tool in ["cat", "grep", "wc", "rm", "iptables-nft-save"] {
+            let target = try #require(CommandRunner().locate(tool))
+            try FileManager.default.createSymbolicLink(atPath: bin.appendingPathComponent(tool).path, withDestinationPath: target)
+        }
+        try await TestNamespace.with { ns in
+            let nonce = Self.nonce()
+            let log = try NodeAgentLog(parsing: try await agentLog(ns, nonce: nonce, path: bin.path), nonce: nonce)
+            #expect(log.sections["ipset"]?.status == .skipped)
+            #expect(log.reason("ipset") == "ipset is not installed in the agent's image")
+            #expect(log.reason("iptables-legacy-ipv4") == "iptables-legacy-save is not installed in the agent's image")
+            #expect(log.sections["iptables-nft-ipv4"]?.status == .ok)
+            let agent = try AgentNode(log: log)
+            #expect(agent.iptablesChains().map(\.backend) == [.nft])
+
+            let checks = NodeChecks.checks(for: .ipvs, scheduler: "rr", node: agent, ipvs: agent)
+            let kernel = try #require(checks.first { $0.name == "IPVSKernelSupport" })
+            #expect(await kernel.run() == [.skipped("could not read the kernel's module lists: modprobe is not installed in the agent's image")])
+            let ipset = try #require(checks.first { $0.name == "IPSetVersion" })
+            #expect(await ipset.run().map(\.severity) == [.skipped])
+        }
+    }
+
+    @Test("every cut of a real log, and every dropped or added line, is refused, never parsed as less")
+    func truncatedAndGarbled() async throws {
+        try await TestNamespace.with { ns in
+            try await populate(ns)
+            let nonce = Self.nonce()
+            let log = try await agentLog(ns, nonce: nonce)
+            _ = try NodeAgentLog(parsing: log, nonce: nonce)
+            let bytes = Array(log.utf8)
+            for cut in 0..<bytes.count {
+                let text = String(decoding: bytes[..<cut], as: UTF8.self)
+                #expect(throws: NodeAgentLogError.self, "cut at \(cut) of \(bytes.count)") {
+                    try NodeAgentLog(parsing: text, nonce: nonce)
+                }
+            }
+            let lines = log.split(separator: "\n", omittingEmptySubsequences: false)
+            for index in lines.indices.dropLast() {
+                var dropped = lines
+                dropped.remove(at: index)
+                var added = lines
+                added.insert("-A KUBE-SERVICES -j ACCEPT", at: index + 1)
+                for garbled in [dropped, added] {
+                    #expect(throws: NodeAgentLogError.self, "line \(index)") {
+                        try NodeAgentLog(parsing: garbled.joined(separator: "\n"), nonce: nonce)
+                    }
+                }
+            }
+            #expect(throws: NodeAgentLogError.otherRun("the log belongs to another run (nonce '\(nonce)', expected 'other')")) {
+                try NodeAgentLog(parsing: log, nonce: "other")
+            }
+        }
+    }
+}
