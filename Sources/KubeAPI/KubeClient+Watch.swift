@@ -23,6 +23,10 @@ extension KubeClient {
     ///   - listed: with `resourceVersion`, the objects of the list that version came from: they count as delivered,
     ///     so a later re-list reports those deleted meanwhile as `deleted`.
     ///   - timeoutSeconds: how long the server keeps one watch connection open before the client reconnects.
+    ///
+    /// A server that takes a connection and does not answer within the client's request timeout (a frozen API
+    /// server) ends the stream with `.timeout`: retrying here would hide the outage from the caller, who decides
+    /// how long to wait for the API server.
     public func watch<R: KubeResource>(
         _ type: R.Type, namespace: String? = nil, labelSelector: String? = nil, fieldSelector: String? = nil,
         resourceVersion: String? = nil, listed: [R]? = nil, timeoutSeconds: Int = 300
@@ -97,7 +101,7 @@ final class Reflector<R: KubeResource>: @unchecked Sendable {
             } catch let error as KubeAPIError where error.kind == .gone {
                 try await relist()
             } catch let error as KubeAPIError
-                where [.transport, .timeout, .serverError, .serviceUnavailable, .tooManyRequests].contains(error.kind)
+                where [.transport, .serverError, .serviceUnavailable, .tooManyRequests].contains(error.kind)
             {
                 failures += 1
                 guard failures < client.retryPolicy.maxAttempts * 2 else { throw error }
@@ -124,7 +128,7 @@ final class Reflector<R: KubeResource>: @unchecked Sendable {
         let request = KubeClient.Request(
             method: .GET, path: R.resource.collectionPath(namespace: namespace), query: query, verb: "watch",
             resource: ref)
-        let response = try await client.open(request, deadline: .now() + .seconds(Int64(timeoutSeconds) + 30))
+        let response = try await client.openStream(request, deadline: .now() + .seconds(Int64(timeoutSeconds) + 30))
         var pending: [UInt8] = []
         do {
             for try await chunk in response.body {

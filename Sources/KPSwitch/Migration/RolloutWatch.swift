@@ -39,7 +39,7 @@ final class RolloutWatch: Sendable {
         var pods: [String: PodSummary] = [:]
         var daemonSet: DaemonSet?
         /// Why a watch ended; the phase then opens both again.
-        var failure: String?
+        var failure: (any Error)?
     }
 
     let client: KubeClient
@@ -85,7 +85,7 @@ final class RolloutWatch: Sendable {
     }
 
     /// Why a watch stopped, once; nil while both run.
-    func takeFailure() -> String? {
+    func takeFailure() -> (any Error)? {
         view.withLock { view in defer { view.failure = nil }; return view.failure }
     }
 
@@ -149,8 +149,7 @@ final class RolloutWatch: Sendable {
             }
         } catch {
             if !Task.isCancelled {
-                let reason = "\(error)"
-                view.withLock { $0.failure = reason }
+                view.withLock { $0.failure = error }
             }
         }
         signal.yield()
@@ -168,12 +167,20 @@ extension MigrationRunner {
         return watch
     }
 
-    /// Waits for the next change (or tick); a watch that gave up is opened again from a fresh list.
+    /// Waits for the next change (or tick); a watch that gave up is opened again from a fresh list. A watch
+    /// that ended because the API server is away counts as the first failed request of an outage: `api`
+    /// reports the pause and waits (within --api-unavailable-timeout) before it lists again.
     func next(_ watch: RolloutWatch, _ changes: inout AsyncStream<Void>.Iterator) async throws(StepFailure) {
         _ = await changes.next(isolation: #isolation)
-        if let failure = watch.takeFailure() {
-            logger.debug("watch ended (\(failure)); listing and watching again")
-            try await api { () async throws(KubeAPIError) in try await watch.open() }
+        guard let failure = watch.takeFailure() else { return }
+        logger.debug("watch ended (\(failure)); listing and watching again")
+        var outage = (failure as? KubeAPIError).flatMap { $0.isAPIUnavailable ? $0 : nil }
+        try await api { () async throws(KubeAPIError) in
+            if let error = outage {
+                outage = nil
+                throw error
+            }
+            try await watch.open()
         }
     }
 
