@@ -36,6 +36,12 @@ struct PreparedMigration: Sendable {
     let report: MigrationPlanReport
 }
 
+/// A plan as shown to the user, and the state it records once the Lease is taken.
+public struct PlannedMigration: Sendable {
+    public let report: MigrationPlanReport
+    let state: MigrationState
+}
+
 /// Reads kube-proxy's objects and decides the plan; reads only.
 struct MigrationPlanner {
     let client: KubeClient

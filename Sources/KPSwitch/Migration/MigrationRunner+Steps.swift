@@ -273,7 +273,13 @@ extension MigrationRunner {
             if let hash = try await currentRevision(watch, cache: &revision)?.1 {
                 let pods = watch.snapshot.pods
                 if !deleted {
-                    for pod in pods where wanted.contains(pod.node) && !pod.isCurrent(hash) { try await deletePod(pod.name) }
+                    let stale = pods.filter { !$0.isCurrent(hash) }
+                    if stale.count > 1, !watch.selector.isEmpty, stale.allSatisfy({ wanted.contains($0.node) }) {
+                        // The batch is every pod left on another template: one request replaces them all.
+                        try await deleteStalePods(selector: watch.selector, notOn: hash)
+                    } else {
+                        for pod in stale where wanted.contains(pod.node) { try await deletePod(pod.name) }
+                    }
                     deleted = true
                 }
                 let missing = wanted.subtracting(pods.filter { $0.isCurrent(hash) }.map(\.node))
@@ -290,6 +296,14 @@ extension MigrationRunner {
         try await deleteOnce { () async throws(KubeAPIError) in try await client.delete(Pod.self, name: name, namespace: namespace) }
     }
 
+    /// Deletes, in one request, every pod of the DaemonSet's `selector` whose template hash is not `hash`.
+    func deleteStalePods(selector: String, notOn hash: String) async throws(StepFailure) {
+        let stale = "\(selector),controller-revision-hash!=\(hash)"
+        try await deleteOnce { () async throws(KubeAPIError) in
+            try await client.deleteCollection(Pod.self, namespace: namespace, labelSelector: stale)
+        }
+    }
+
     func readLog(_ pod: PodSummary) async -> Result<String, KubeAPIError> {
         do throws(KubeAPIError) {
             return .success(try await client.logs(pod: pod.name, namespace: namespace, container: state.originalDaemonSet.container))
@@ -298,13 +312,16 @@ extension MigrationRunner {
         }
     }
 
-    /// Every listed node's current pod is Ready, not restarting, and logs the mode's start-up line.
+    /// Every listed node's current pod is Ready, not restarting, and logs the mode's start-up line. In a final
+    /// batch one pod's log is read (`Verdicts.sampling`), and the original ConfigMap is checked again once the
+    /// batch is verified: unchanged, the batch's pods started from the text their nodes proved in the canary batches.
     func verify(nodes: [String], mode: ProxyMode) async throws(StepFailure) {
         let watch = try await openWatch()
         defer { watch.stop() }
         var changes = watch.changes.makeAsyncIterator()
         var revision: (generation: Int, hash: String)?
-        var verdicts = Verdicts()
+        let finalBatch = state.record.rollback == nil && state.record.done.contains(.pointDaemonSetAtOriginal)
+        var verdicts = Verdicts(sampling: finalBatch)
         var verified = Set<String>()
         let wanted = Set(nodes)
         while true {
@@ -325,7 +342,10 @@ extension MigrationRunner {
                     case .pending(let reason): waitingFor = reason
                     }
                 }
-                if verified.count == wanted.count { return }
+                if verified.count == wanted.count {
+                    if finalBatch { try await checkConfigMapUnchanged() }
+                    return
+                }
             }
             try checkDeadline(waitingFor)
             try await next(watch, &changes)

@@ -241,6 +241,15 @@ extension MigrationRunner {
 /// only while it lacks the start-up line), and only for pods the migration created.
 struct Verdicts {
     private var decided: [String: NodeVerdict] = [:]
+    /// A final batch: each of its nodes already proved the mode in its canary batch, from the same configuration
+    /// text. One pod's log shows that the original ConfigMap reaches the pods; after it, a pod on the current
+    /// template that is Ready and has never restarted proves its node again without its log being read.
+    let sampling: Bool
+    private var sampled = false
+
+    init(sampling: Bool = false) {
+        self.sampling = sampling
+    }
 
     /// The verdict without reading the log; nil when the pod's log must be read now.
     mutating func judge(_ pod: PodSummary) -> NodeVerdict? {
@@ -250,7 +259,7 @@ struct Verdicts {
             return status
         }
         // A pod older than the migration was never restarted by it: Ready and not restarting is its proof.
-        guard pod.createdByMigration else {
+        guard pod.createdByMigration, !(sampling && sampled) else {
             decided[pod.uid] = .verified
             return .verified
         }
@@ -262,6 +271,7 @@ struct Verdicts {
         case .success(let log):
             let verdict = NodeVerdict.judgeLog(log, node: pod.node, pod: pod.name, mode: mode)
             if case .pending = verdict { return verdict }
+            if verdict == .verified { sampled = true }
             decided[pod.uid] = verdict
             return verdict
         case .failure(let error):

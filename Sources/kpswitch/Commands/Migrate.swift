@@ -132,7 +132,7 @@ struct Migrate: AsyncParsableCommand, GlobalOptionsCommand {
             throw ExitCode(ExitStatus.preflightFailed.rawValue)
         }
         if dryRun {
-            renderer.render(try await engine.plan(request, preflight: checks))
+            renderer.render(try await engine.plan(request, preflight: checks).report)
             return
         }
         // The plan is shown before anything changes, with --yes too, so the log of an unattended run says what
@@ -140,9 +140,9 @@ struct Migrate: AsyncParsableCommand, GlobalOptionsCommand {
         // -o json, whose stdout stays one document (the result).
         let plan = try await engine.plan(request, preflight: checks)
         let stream = global.output == .json ? StandardError() : nil
-        printer.print(plan.renderText(TextStyle(noColor: global.noColor, stream: stream)))
+        printer.print(plan.report.renderText(TextStyle(noColor: global.noColor, stream: stream)))
         try Confirmation.ask("Migrate kube-proxy to \(request.mode.rawValue) as planned above?", yes: yes)
-        try finish(try await engine.migrate(request, timeout: limit, apiUnavailableTimeout: apiLimit), renderer)
+        try finish(try await engine.migrate(plan, timeout: limit, apiUnavailableTimeout: apiLimit), renderer)
     }
 
     private func request() throws -> MigrationRequest {
