@@ -331,13 +331,17 @@ extension MigrationRunner {
                 let pods = Dictionary(
                     watch.snapshot.pods.filter { $0.isCurrent(hash) && wanted.contains($0.node) }.map { ($0.node, $0) },
                     uniquingKeysWith: { first, _ in first })
+                var started: [PodSummary] = []
                 for node in nodes where !verified.contains(node) {
                     guard let pod = pods[node] else {
                         waitingFor = "a new kube-proxy pod on node \(node)"
                         continue
                     }
-                    switch await judge(pod, mode: mode, &verdicts) {
-                    case .verified: verified.insert(node)
+                    started.append(pod)
+                }
+                for (pod, verdict) in zip(started, await judge(started, mode: mode, &verdicts)) {
+                    switch verdict {
+                    case .verified: verified.insert(pod.node)
                     case .failed(let reason): throw StepFailure(message: reason)
                     case .pending(let reason): waitingFor = reason
                     }
@@ -377,14 +381,11 @@ extension MigrationRunner {
             var verified = 0
             var pending = 0
             var wrong: [PodSummary] = []
-            var stale: [PodSummary] = []
             var waitingFor = "the rollout of \(daemonSetRef)"
-            for pod in pods {
-                guard pod.isCurrent(hash) else {
-                    stale.append(pod)
-                    continue
-                }
-                switch await judge(pod, mode: mode, &verdicts) {
+            let onTemplate = pods.filter { $0.isCurrent(hash) }
+            let stale = pods.filter { !$0.isCurrent(hash) }
+            for (pod, verdict) in zip(onTemplate, await judge(onTemplate, mode: mode, &verdicts)) {
+                switch verdict {
                 case .verified:
                     verified += 1
                 case .pending(let reason):

@@ -209,11 +209,47 @@ extension MigrationRunner {
 }
 
 extension MigrationRunner {
-    /// The verdict on one pod, reading its log only when `verdicts` cannot decide without it.
-    func judge(_ pod: PodSummary, mode: ProxyMode, _ verdicts: inout Verdicts) async -> NodeVerdict {
-        if let verdict = verdicts.judge(pod) { return verdict }
-        let log = await readLog(pod)
-        return verdicts.judge(pod, log: log, mode: mode)
+    /// How many pod logs a waiting phase reads at once: a batch of a hundred new pods waits for ten round
+    /// trips, not a hundred.
+    static let concurrentLogReads = 10
+
+    /// The verdicts on `pods`, in their order, reading the logs `verdicts` cannot decide without (only the
+    /// sample's while a final batch has none yet) `concurrentLogReads` at a time.
+    func judge(_ pods: [PodSummary], mode: ProxyMode, _ verdicts: inout Verdicts) async -> [NodeVerdict] {
+        var decided = pods.map { verdicts.judge($0) }
+        var unread = decided.indices.filter { decided[$0] == nil }
+        if verdicts.needsSample { unread = Array(unread.prefix(1)) }
+        let logs = await readLogs(unread.map { pods[$0] })
+        for (index, log) in zip(unread, logs) { decided[index] = verdicts.judge(pods[index], log: log, mode: mode) }
+        return zip(pods, decided).map { pod, verdict in
+            verdict ?? verdicts.judge(pod) ?? .pending("node \(pod.node): pod \(pod.name) waits for the batch's first log to show \(mode.rawValue)")
+        }
+    }
+
+    private func readLogs(_ pods: [PodSummary]) async -> [Result<String, KubeAPIError>] {
+        let (client, namespace, container) = (client, namespace, state.originalDaemonSet.container)
+        return await withTaskGroup(of: (Int, Result<String, KubeAPIError>).self) { group in
+            var logs: [Int: Result<String, KubeAPIError>] = [:]
+            var next = 0
+            func start() {
+                guard next < pods.count else { return }
+                let (index, name) = (next, pods[next].name)
+                next += 1
+                group.addTask {
+                    do throws(KubeAPIError) {
+                        return (index, .success(try await client.logs(pod: name, namespace: namespace, container: container)))
+                    } catch {
+                        return (index, .failure(error))
+                    }
+                }
+            }
+            for _ in 0..<Self.concurrentLogReads { start() }
+            while let (index, log) = await group.next() {
+                logs[index] = log
+                start()
+            }
+            return pods.indices.compactMap { logs[$0] }
+        }
     }
 
     /// After the original update strategy is back: the controller has observed it and counts every pod
@@ -246,6 +282,9 @@ struct Verdicts {
     /// template that is Ready and has never restarted proves its node again without its log being read.
     let sampling: Bool
     private var sampled = false
+
+    /// A final batch whose sample has not shown the mode yet: read one log, not every one.
+    var needsSample: Bool { sampling && !sampled }
 
     init(sampling: Bool = false) {
         self.sampling = sampling
