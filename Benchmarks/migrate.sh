@@ -7,15 +7,17 @@
 # For each: CPU time (user+sys) and peak memory from /usr/bin/time -v (every kubectl process of the job counted),
 # wall time, and the API requests kube-sim served (its counts, read with SIGUSR1 before and after). Prints the
 # ratios kpswitch/kubectl. kpswitch does more than kubectl here: it verifies every node's pod and start-up log
-# (twice: after its batch, and after the final rolling restart); kubectl only watches the DaemonSet's counters.
-# Usage: [SCRATCH_PATH=.build-release] Benchmarks/migrate.sh [NODES] [POD_START_DELAY]   (defaults 1000, 50ms; release)
+# (twice: after its canary batch, and after its final batch); kubectl only watches the DaemonSet's counters.
+# Also prints kpswitch's (and kubectl's) requests by verb and resource.
+# Usage: [SCRATCH_PATH=.build-release] [CONFIGURATION=debug] Benchmarks/migrate.sh [NODES] [POD_START_DELAY]   (defaults 1000, 50ms; release)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NODES=${1:-1000}
 DELAY=${2:-50ms}
 
 # SCRATCH_PATH: a separate build folder, so that the release build does not wait for a debug build of .build.
-BUILD=(swift build -c release ${SCRATCH_PATH:+--scratch-path "$SCRATCH_PATH"})
+# CONFIGURATION=debug measures the debug build (requests and wall time hold; CPU and memory are not release's).
+BUILD=(swift build -c "${CONFIGURATION:-release}" ${SCRATCH_PATH:+--scratch-path "$SCRATCH_PATH"})
 "${BUILD[@]}" --product kpswitch >/dev/null
 "${BUILD[@]}" --product kube-sim >/dev/null
 BIN=$("${BUILD[@]}" --show-bin-path)
@@ -38,13 +40,22 @@ until [[ -s "$WORK/url" ]]; do sleep 0.05; kill -0 "$PID"; done
 export KUBECONFIG="$WORK/kubeconfig" KUBECACHEDIR="$WORK/kubectl-cache"
 kubectl rollout status ds/kube-proxy -n kube-system --timeout=30m >/dev/null
 
-# kube-sim's total of requests served so far.
+# kube-sim's total of requests served so far; its counts per "<verb> <resource>" go to $WORK/counts.<total>.json.
 served() {
-  local before
+  local before line total
   before=$(grep -c 'requests {' "$WORK/sim.log" || true)
   kill -USR1 "$PID"
   until (( $(grep -c 'requests {' "$WORK/sim.log" || true) > before )); do sleep 0.02; done
-  grep 'requests {' "$WORK/sim.log" | tail -n1 | grep -oE '"total":[0-9]+' | cut -d: -f2
+  line=$(grep 'requests {' "$WORK/sim.log" | tail -n1)
+  total=$(grep -oE '"total":[0-9]+' <<<"$line" | cut -d: -f2)
+  sed -e 's/^.*requests //' <<<"$line" > "$WORK/counts.$total.json"
+  echo "$total"
+}
+# The requests served between two totals, per "<verb> <resource>", most first.
+breakdown() {
+  jq -r -n --slurpfile a "$WORK/counts.$1.json" --slurpfile b "$WORK/counts.$2.json" '
+    $b[0] | to_entries | map(select(.key | contains(" "))) | map({key, value: (.value - ($a[0][.key] // 0))})
+    | map(select(.value > 0)) | sort_by(-.value) | .[] | "  \(.value)\t\(.key)"'
 }
 # "user sys maxrss_kib" from a /usr/bin/time -v report.
 usage() {
@@ -87,5 +98,9 @@ awk -v ku="$KU" -v ks="$KS" -v km="$KM" -v kr=$((R1 - R0)) -v kw=$((T1 - T0)) \
   printf "%-34s %12d %12d %7.2fx\n", "API requests served by kube-sim", kr, pr, pr / kr
   printf "%-34s %12.1f %12.1f %7.2fx\n", "wall time (s)", kw / 1000, pw / 1000, pw / kw
 }'
+echo "kpswitch's requests by verb and resource:"
+breakdown "$R2" "$R3"
+echo "kubectl's requests by verb and resource:"
+breakdown "$R0" "$R1"
 echo "kpswitch's last lines:"
 tail -n 3 "$WORK/kpswitch.log"

@@ -11,6 +11,8 @@ public struct NodeBatches: Equatable, Sendable {
     public let targets: [Target]
 
     public static let `default` = NodeBatches(unchecked: [.nodes(1), .percent(10), .percent(25), .percent(100)])
+    /// `--final-batches`: every node has proven the mode already, so the second replacement goes in two large steps.
+    public static let finalDefault = NodeBatches(unchecked: [.percent(25), .percent(100)])
 
     private init(unchecked targets: [Target]) {
         self.targets = targets

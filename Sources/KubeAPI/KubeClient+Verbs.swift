@@ -107,6 +107,19 @@ extension KubeClient {
                 resource: ref))
     }
 
+    /// Deletes, in one request, every object of `R` the selectors match (the API's `deletecollection`).
+    public func deleteCollection<R: KubeResource>(
+        _ type: R.Type, namespace: String? = nil, labelSelector: String, fieldSelector: String? = nil
+    ) async throws(KubeAPIError) {
+        let ns = listNamespace(type, namespace)
+        var query = [("labelSelector", labelSelector)]
+        if let fieldSelector { query.append(("fieldSelector", fieldSelector)) }
+        _ = try await send(
+            Request(
+                method: .DELETE, path: R.resource.collectionPath(namespace: ns), query: query, verb: "deletecollection",
+                resource: ResourceRef(R.resource, namespace: ns, name: nil)))
+    }
+
     /// Asks the API server whether the current user may `verb` the `resource`.
     public func canI(
         _ verb: String, group: String = "", resource: String, namespace: String? = nil, name: String? = nil

@@ -20,15 +20,22 @@ extension KubeClient {
     /// - Parameters:
     ///   - resourceVersion: start after this version instead of listing first; objects unseen by the stream that
     ///     a later re-list finds are then reported as `added`.
+    ///   - listed: with `resourceVersion`, the objects of the list that version came from: they count as delivered,
+    ///     so a later re-list reports those deleted meanwhile as `deleted`.
     ///   - timeoutSeconds: how long the server keeps one watch connection open before the client reconnects.
+    ///
+    /// A server that takes a connection and does not answer within the client's request timeout (a frozen API
+    /// server) ends the stream with `.timeout`: retrying here would hide the outage from the caller, who decides
+    /// how long to wait for the API server.
     public func watch<R: KubeResource>(
         _ type: R.Type, namespace: String? = nil, labelSelector: String? = nil, fieldSelector: String? = nil,
-        resourceVersion: String? = nil, timeoutSeconds: Int = 300
+        resourceVersion: String? = nil, listed: [R]? = nil, timeoutSeconds: Int = 300
     ) -> AsyncThrowingStream<WatchEvent<R>, any Error> {
         let (stream, continuation) = AsyncThrowingStream<WatchEvent<R>, any Error>.makeStream()
         let reflector = Reflector<R>(
             client: self, namespace: listNamespace(type, namespace), labelSelector: labelSelector,
             fieldSelector: fieldSelector, timeoutSeconds: timeoutSeconds, continuation: continuation)
+        if resourceVersion != nil, let listed { reflector.seed(listed) }
         let task = Task {
             do {
                 try await reflector.run(from: resourceVersion)
@@ -52,8 +59,9 @@ final class Reflector<R: KubeResource>: @unchecked Sendable {
     let timeoutSeconds: Int
     let continuation: AsyncThrowingStream<WatchEvent<R>, any Error>.Continuation
 
-    /// The last state seen of each object, by namespace/name.
-    private var known: [String: R] = [:]
+    /// The resourceVersion last delivered of each object, by namespace/name: the versions are all a replay or a
+    /// re-list is compared by, and holding whole objects would grow with the collection (a thousand pods).
+    private var known: [String: String] = [:]
     /// True once a list has shown the whole collection, so an unknown object's DELETED is a repeat.
     private var complete = false
     private var version = ""
@@ -68,6 +76,12 @@ final class Reflector<R: KubeResource>: @unchecked Sendable {
         self.fieldSelector = fieldSelector
         self.timeoutSeconds = timeoutSeconds
         self.continuation = continuation
+    }
+
+    /// Takes `objects` as delivered: the whole collection at the version the watch starts from.
+    func seed(_ objects: [R]) {
+        for object in objects { known[Self.key(object)] = object.resourceVersion ?? "" }
+        complete = true
     }
 
     private var ref: ResourceRef { ResourceRef(R.resource, namespace: namespace, name: nil) }
@@ -87,7 +101,7 @@ final class Reflector<R: KubeResource>: @unchecked Sendable {
             } catch let error as KubeAPIError where error.kind == .gone {
                 try await relist()
             } catch let error as KubeAPIError
-                where [.transport, .timeout, .serverError, .serviceUnavailable, .tooManyRequests].contains(error.kind)
+                where [.transport, .serverError, .serviceUnavailable, .tooManyRequests].contains(error.kind)
             {
                 failures += 1
                 guard failures < client.retryPolicy.maxAttempts * 2 else { throw error }
@@ -114,7 +128,7 @@ final class Reflector<R: KubeResource>: @unchecked Sendable {
         let request = KubeClient.Request(
             method: .GET, path: R.resource.collectionPath(namespace: namespace), query: query, verb: "watch",
             resource: ref)
-        let response = try await client.open(request, deadline: .now() + .seconds(Int64(timeoutSeconds) + 30))
+        let response = try await client.openStream(request, deadline: .now() + .seconds(Int64(timeoutSeconds) + 30))
         var pending: [UInt8] = []
         do {
             for try await chunk in response.body {
@@ -180,8 +194,8 @@ final class Reflector<R: KubeResource>: @unchecked Sendable {
         let key = Self.key(object)
         if let rv = object.resourceVersion { version = rv }
         let previous = known[key]
-        if let previous, previous.resourceVersion == object.resourceVersion { return }
-        known[key] = object
+        if let previous, previous == object.resourceVersion { return }
+        known[key] = object.resourceVersion ?? ""
         continuation.yield(previous == nil ? .added(object) : .modified(object))
     }
 
@@ -196,15 +210,19 @@ final class Reflector<R: KubeResource>: @unchecked Sendable {
             for object in page.items {
                 seen.insert(Self.key(object))
                 let key = Self.key(object)
-                if let previous = known[key], previous.resourceVersion == object.resourceVersion { continue }
                 let previous = known[key]
-                known[key] = object
+                if let previous, previous == object.resourceVersion { continue }
+                known[key] = object.resourceVersion ?? ""
                 continuation.yield(previous == nil ? .added(object) : .modified(object))
             }
         }
-        for (key, object) in known where !seen.contains(key) {
+        for (key, version) in known where !seen.contains(key) {
             known[key] = nil
-            continuation.yield(.deleted(object))
+            // Only its name and last version are known: the object itself was not kept.
+            let parts = key.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            var metadata: JSONValue = ["name": .string(parts.count == 2 ? parts[1] : key), "resourceVersion": .string(version)]
+            if parts.count == 2, !parts[0].isEmpty { metadata["namespace"] = .string(parts[0]) }
+            continuation.yield(.deleted(R(json: ["metadata": metadata])))
         }
         complete = true
         version = listVersion ?? ""

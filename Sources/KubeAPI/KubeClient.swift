@@ -152,6 +152,30 @@ public final class KubeClient: Sendable {
         }
     }
 
+    /// `open` for a stream: the response head within the request timeout, the body then bounded by `deadline`
+    /// alone. Without this a watch sent to a server that never answers would wait until `deadline`, minutes.
+    func openStream(_ request: Request, deadline: NIODeadline) async throws(KubeAPIError) -> HTTPClientResponse {
+        let opening = Task { () async -> Result<HTTPClientResponse, KubeAPIError> in
+            do throws(KubeAPIError) {
+                return .success(try await open(request, deadline: deadline))
+            } catch {
+                return .failure(error)
+            }
+        }
+        let timeout = requestTimeout
+        let timer = Task { () async -> Bool in
+            do { try await Task.sleep(for: timeout) } catch { return false }
+            opening.cancel()
+            return true
+        }
+        let result = await withTaskCancellationHandler { await opening.value } onCancel: { opening.cancel() }
+        timer.cancel()
+        guard await timer.value else { return try result.get() }
+        throw KubeAPIError(
+            .timeout,
+            "\(request.verb) \(request.resource): no answer within \(requestTimeout) from \(config.server). Check that the API server is reachable and healthy.")
+    }
+
     private func pause(_ wait: Duration, _ request: Request) async throws(KubeAPIError) {
         do {
             try await Task.sleep(for: wait)

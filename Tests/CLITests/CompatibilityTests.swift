@@ -78,7 +78,7 @@ struct CompatibilityTests {
         #expect(run.json["recommended"] as? String == "iptables")
         #expect(run.checks.keys.sorted() == Self.clusterChecks.sorted())
         #expect(run.notPassed == [])
-        #expect(run.messages("MigrationRBAC") == ["this user may do all 17 things a migration does in kube-system (SelfSubjectAccessReview)"])
+        #expect(run.messages("MigrationRBAC") == ["this user may do all 21 things a migration does in kube-system (SelfSubjectAccessReview)"])
 
         let token = try await Self.run(try Self.scenario("demo.yaml"), ["preflight", "--scope", "cluster", "--context", "kube-sim-token", "--to", "nftables"])
         #expect(token.status("MigrationRBAC") == "passed", "\(token.messages("MigrationRBAC"))")
@@ -229,7 +229,7 @@ struct CompatibilityTests {
         let run = try await Self.run(scenario, ["preflight", "--scope", "cluster", "--context", "kube-sim-token"])
         #expect(run.result.status == 3)
         #expect(run.messages("MigrationRBAC") == [
-            "this user lacks 5 of the 17 permissions a migration needs: get leases.coordination.k8s.io in kube-system, create leases.coordination.k8s.io in kube-system, update leases.coordination.k8s.io in kube-system, delete leases.coordination.k8s.io in kube-system, get pods/log in kube-system",
+            "this user lacks 5 of the 21 permissions a migration needs: get leases.coordination.k8s.io in kube-system, create leases.coordination.k8s.io in kube-system, update leases.coordination.k8s.io in kube-system, delete leases.coordination.k8s.io in kube-system, get pods/log in kube-system",
         ])
     }
 

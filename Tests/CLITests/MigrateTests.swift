@@ -111,6 +111,8 @@ struct MigrateTests {
         #expect(json["from"] as? String == "iptables" && json["to"] as? String == "ipvs")
         #expect(json["cleanup"] as? String == "init-container")
         #expect(json["batches"] as? [[String]] == [["worker-1"], ["worker-2"], ["worker-3"], ["worker-4", "control-plane"]])
+        // Finalize: every pod replaced again by kpswitch (default 25%,100%), so the controller has nothing to roll.
+        #expect(json["finalBatches"] as? [[String]] == [["worker-1", "worker-2"], ["worker-3", "worker-4", "control-plane"]])
         #expect((json["configDiff"] as? String)?.contains("+mode: \"ipvs\"") == true)
         #expect((json["risks"] as? [String])?.contains { $0.contains("deprecated since Kubernetes 1.35") } == true)
         #expect((json["daemonSetChanges"] as? [String])?.contains { $0.contains("OnDelete") } == true)
@@ -152,7 +154,8 @@ struct MigrateTests {
         #expect(result.status == 0, "\(result.stderr)")
         #expect(json["kind"] as? String == "MigrationResult")
         #expect(json["outcome"] as? String == "migrated")
-        #expect(result.stderr.contains("batch 1/4: nodes migrated 1 / verified 1 / total 5"))
+        // Four canary batches and the two final ones (25%,100%).
+        #expect(result.stderr.contains("batch 1/6: nodes migrated 1 / verified 1 / total 5"))
         let oldData = try #require(configBefore["data"] as? [String: String])
         let newData = try #require(configAfter["data"] as? [String: String])
         #expect(newData["kubeconfig.conf"] == oldData["kubeconfig.conf"])

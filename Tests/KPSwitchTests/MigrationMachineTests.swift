@@ -27,7 +27,7 @@ struct MigrationMachineTests {
         return (performed, outcome)
     }
 
-    @Test("the canary plan: one node first, growing batches, the original ConfigMap only after all are verified")
+    @Test("the canary plan: one node first, growing batches, the original ConfigMap only after all are verified, then kpswitch's own final batches before the update strategy goes back")
     func canaryPlan() {
         #expect(Self.canary.steps == [
             .acquireLock, .backUp, .createStagedConfig, .pointDaemonSetAtStaged,
@@ -35,7 +35,10 @@ struct MigrationMachineTests {
             .replacePods(batch: 1, nodes: ["n2"]), .verifyNodes(batch: 1, nodes: ["n2"], mode: .nftables),
             .replacePods(batch: 2, nodes: ["n3"]), .verifyNodes(batch: 2, nodes: ["n3"], mode: .nftables),
             .replacePods(batch: 3, nodes: ["n4", "n5"]), .verifyNodes(batch: 3, nodes: ["n4", "n5"], mode: .nftables),
-            .writeOriginalConfig, .restoreDaemonSet, .awaitRollout(mode: .nftables), .deleteStagedConfig, .releaseLock,
+            .writeOriginalConfig, .pointDaemonSetAtOriginal,
+            .replacePods(batch: 4, nodes: ["n1", "n2"]), .verifyNodes(batch: 4, nodes: ["n1", "n2"], mode: .nftables),
+            .replacePods(batch: 5, nodes: ["n3", "n4", "n5"]), .verifyNodes(batch: 5, nodes: ["n3", "n4", "n5"], mode: .nftables),
+            .restoreDaemonSet, .deleteStagedConfig, .releaseLock,
         ])
     }
 

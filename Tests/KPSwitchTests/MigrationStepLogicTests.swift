@@ -257,7 +257,7 @@ struct MigrationStepLogicTests {
         #expect(result.nextSteps.contains { $0.contains("kpswitch rollback") && $0.contains("--force") && $0.contains("--resume") })
     }
 
-    @Test("the progress line counts nodes per batch")
+    @Test("the progress line counts nodes per batch; the final batches count as batches, not as more nodes")
     func progressLine() {
         var machine = MigrationMachine(record: Self.state().record)
         for _ in 0..<6 {
@@ -265,7 +265,7 @@ struct MigrationStepLogicTests {
             _ = machine.stepSucceeded(step)
         }
         let progress = BatchProgress(record: machine.record)
-        #expect(progress.line(elapsed: .seconds(75)) == "batch 1/3: nodes migrated 1 / verified 1 / total 3, elapsed 1m15s")
+        #expect(progress.line(elapsed: .seconds(75)) == "batch 1/5: nodes migrated 1 / verified 1 / total 3, elapsed 1m15s")
     }
 
     static func daemonSet(strategy: String = "RollingUpdate", generation: Int = 2, observed: Int = 2, updated: Int = 3, available: Int = 3) -> DaemonSet {

@@ -210,4 +210,25 @@ struct ListWatchTests {
         #expect(cluster.sim.requestCounts["list configmaps", default: 0] == 0)
         try await cluster.finish(client)
     }
+
+    @Test("a watch seeded with its list reports an object deleted while its history expired")
+    func seededRelist() async throws {
+        let cluster = try await SimCluster.start()
+        let client = try cluster.client()
+        _ = try await client.create(ConfigMap(name: "listed", namespace: "default"))
+        let list = try await client.list(ConfigMap.self, namespace: "default")
+        let version = try #require(list.resourceVersion)
+        // Deleted and the history forgotten before the watch starts: only the re-list after 410 can tell.
+        try await client.delete(ConfigMap.self, name: "listed", namespace: "default")
+        cluster.sim.compactHistory()
+        var deleted: String?
+        for try await event in client.watch(ConfigMap.self, namespace: "default", resourceVersion: version, listed: list.items) {
+            if case .deleted(let map) = event {
+                deleted = map.name
+                break
+            }
+        }
+        #expect(deleted == "listed")
+        try await cluster.finish(client)
+    }
 }

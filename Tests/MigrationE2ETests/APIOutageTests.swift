@@ -6,7 +6,8 @@ import Testing
 enum OutageMoment: String, Sendable, CaseIterable {
     /// While the canary batch's pods are replaced and verified.
     case canaryBatch = "canary batch"
-    /// While the final rollout is awaited.
+    /// While the first final batch's pods are replaced from the original template (the final rollout is
+    /// kpswitch's own batches: the DaemonSet points back at the original ConfigMap, still OnDelete).
     case finalRollout = "final rollout"
     /// While `kpswitch rollback` puts the originals back after a finished migration.
     case rollback
@@ -16,7 +17,9 @@ enum OutageMoment: String, Sendable, CaseIterable {
         guard data["stepState"] == "acting", let step = data["step"] else { return false }
         switch self {
         case .canaryBatch: return data["phase"] == "migrating" && step == "replacing kube-proxy on 1 node(s) (batch 1)"
-        case .finalRollout: return data["phase"] == "migrating" && step.hasPrefix("waiting for every node to run")
+        case .finalRollout:
+            return data["phase"] == "migrating" && step.hasPrefix("replacing kube-proxy on")
+                && (data["history"] ?? "").contains("completed: pointing the DaemonSet back at the original ConfigMap")
         case .rollback: return data["phase"] == "rollingBack" && step.hasPrefix("restoring the original")
         }
     }
@@ -139,6 +142,40 @@ struct APIOutageTests {
                 try await cluster.waitUntilKubeProxyReady()
                 try await cluster.expectRestored(original, mode: "iptables", allowRestart: false)
             }
+        }
+    }
+
+    @Test("a frozen API server while the canary batch waits on its watches: the pause is printed, the watches are opened again after it")
+    func hangWhileWatching() async throws {
+        let shape = ClusterShape.kubeadm
+        var scenario = try shape.scenario(mode: "iptables", workers: 1)
+        // The new pod takes longer to start than the outage waits, so the verify step is on its watches.
+        scenario.podStartDelay = .seconds(3)
+        try await TestCluster.with(shape, scenario) { cluster in
+            let original = try cluster.kubeProxyObjects()
+            let window = Duration.seconds(8)
+            let began = Locked<ContinuousClock.Instant?>(nil)
+            cluster.onStateWrite { [sim = cluster.sim] data in
+                guard data["stepState"] == "acting", data["step"] == "verifying nftables on 1 node(s) (batch 1)",
+                    began.withLock({ start in
+                        guard start == nil else { return false }
+                        start = .now
+                        return true
+                    })
+                else { return }
+                // After the step has listed and opened its watches.
+                Task {
+                    try await Task.sleep(for: .milliseconds(700))
+                    sim.startOutage(.hang, for: window)
+                }
+            }
+            // --timeout 90s: a watch reconnect left hanging would outlast it and the run would roll back.
+            let migrated = try await cluster.kpswitch(
+                ["migrate", "--to", "nftables", "--yes", "--timeout", "90s", "--request-timeout", "4s"] + Strategy.canary.arguments)
+            try #require(began.value != nil, "the verify step of batch 1 never began: \(migrated)")
+            try #require(migrated.status == 0, "\(migrated)")
+            Self.expectPaused(migrated)
+            try await cluster.expectMigrated(to: "nftables", from: original, allowRestart: false)
         }
     }
 

@@ -35,8 +35,10 @@ public enum MigrationPermissions {
     /// The permissions a migration of the kube-proxy in `namespace` needs, in the order a migration uses them.
     public static func required(namespace: String) -> [Permission] {
         let configMaps = ["get", "list", "create", "update", "patch", "delete"].map { Permission($0, "configmaps", namespace: namespace) }
-        let daemonSets = ["get", "patch", "update"].map { Permission($0, group: "apps", "daemonsets", namespace: namespace) }
-        let pods = ["list", "delete"].map { Permission($0, "pods", namespace: namespace) }
+        // list and watch: a migration waits on a watch of the DaemonSet and of its pods, not on polls.
+        let daemonSets = ["get", "list", "watch", "patch", "update"].map { Permission($0, group: "apps", "daemonsets", namespace: namespace) }
+        // deletecollection: a batch that is every pod left on the old template is replaced by one request.
+        let pods = ["list", "watch", "delete", "deletecollection"].map { Permission($0, "pods", namespace: namespace) }
             + [Permission("get", "pods", subresource: "log", namespace: namespace)]
         let leases = ["get", "create", "update", "delete"].map { Permission($0, group: "coordination.k8s.io", "leases", namespace: namespace) }
         return leases + configMaps + daemonSets + pods + [Permission("list", "nodes", namespace: nil)]

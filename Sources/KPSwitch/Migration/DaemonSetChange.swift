@@ -8,6 +8,9 @@ enum DaemonSetChange {
 
     /// Canary: OnDelete, the config volume on the staged ConfigMap, and (iptables ↔ ipvs with the
     /// init-container strategy) an init container running this cluster's kube-proxy image with `--cleanup`.
+    /// The update strategy under which only kpswitch replaces pods.
+    static let onDelete: JSONValue = ["type": "OnDelete"]
+
     static func staged(
         _ original: MigrationState.OriginalDaemonSet, stagedConfigMap: String, configPath: String, cleanup: CleanupStrategy
     ) throws(KPSwitchError) -> (updateStrategy: JSONValue, template: JSONValue) {
@@ -28,7 +31,7 @@ enum DaemonSetChange {
             inits.append(cleanupContainer(from: proxy, configPath: configPath))
             template[path: ["spec", "initContainers"]] = .array(inits)
         }
-        return (["type": "OnDelete"], template)
+        return (onDelete, template)
     }
 
     /// `kube-proxy --cleanup` in the cluster's own image and privileges: it removes iptables, IPVS and
@@ -93,7 +96,7 @@ enum DaemonSetChange {
             if cleanup == .initContainer {
                 lines.append("spec.template.spec.initContainers: + \(cleanupContainerName) (kube-proxy --cleanup, same image) on migrated pods; removed at finalize")
             }
-            lines.append("finalize: template and update strategy exactly as recorded; one more rolling restart in the new mode")
+            lines.append("finalize: template exactly as recorded while still OnDelete; kpswitch replaces the pods in its final batches, then the recorded update strategy, with nothing left for the controller to roll")
             return lines
         case .rolling:
             return ["spec.template.metadata.annotations[\(restartedAtKey)]: set, as kubectl rollout restart does; the \(originalType) strategy rolls the pods"]

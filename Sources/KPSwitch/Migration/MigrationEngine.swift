@@ -25,13 +25,14 @@ public struct MigrationEngine: Sendable {
 
     /// Reads the cluster and decides the plan; changes nothing. Refuses when an unfinished migration is
     /// recorded. The warnings of `preflight` (the run that cleared this migration) become the plan's risks.
-    public func plan(_ request: MigrationRequest, preflight: PreflightReport? = nil) async throws(KPSwitchError) -> MigrationPlanReport {
+    public func plan(_ request: MigrationRequest, preflight: PreflightReport? = nil) async throws(KPSwitchError) -> PlannedMigration {
         try await access.withClient(logger: logger) { client in
             try await Self.refuseUnfinished(client: client, namespace: namespace)
-            var report = try await MigrationPlanner(client: client, namespace: namespace)
-                .prepare(request, holder: LockHolder.current.description).report
+            let prepared = try await MigrationPlanner(client: client, namespace: namespace)
+                .prepare(request, holder: LockHolder.current.description)
+            var report = prepared.report
             report.risks += MigrationPlanReport.risks(from: preflight)
-            return report
+            return PlannedMigration(report: report, state: prepared.state)
         }
     }
 
@@ -56,9 +57,11 @@ public struct MigrationEngine: Sendable {
         }
     }
 
-    /// Plans again (the cluster may have moved since the plan was shown), takes the Lease, records, runs.
+    /// Takes the Lease, records the plan as shown, runs. The cluster is not read for a second plan: the
+    /// first step under the Lease (`backUp`) stops, changing nothing, when kube-proxy's ConfigMap or DaemonSet
+    /// moved since the plan was made.
     public func migrate(
-        _ request: MigrationRequest, timeout: Duration, apiUnavailableTimeout: Duration = .seconds(600)
+        _ planned: PlannedMigration, timeout: Duration, apiUnavailableTimeout: Duration = .seconds(600)
     ) async throws(KPSwitchError) -> MigrationResult {
         try await access.withClient(logger: logger) { client in
             // The Lease first: a migration running elsewhere is refused by its holder's name, before its
@@ -68,7 +71,8 @@ public struct MigrationEngine: Sendable {
             return try await releasing(lock) { () async throws(KPSwitchError) in
                 let existing = try await MigrationRunner.readState(client: client, namespace: namespace)
                 if let (old, _) = existing, old.isUnfinished { throw Self.unfinished(old, namespace: namespace) }
-                var prepared = try await MigrationPlanner(client: client, namespace: namespace).prepare(request, holder: lock.identity).state
+                var prepared = planned.state
+                prepared.holder = lock.identity
                 if let (old, _) = existing { prepared.pastMigrations = old.pastMigrations + [old.summary] }
                 prepared.log("migration to \(prepared.target.mode.rawValue) planned (\(prepared.record.plan.strategy.rawValue), \(prepared.record.plan.steps.count) steps)")
                 let runner = MigrationRunner(
@@ -233,7 +237,7 @@ public struct MigrationEngine: Sendable {
         switch step {
         case .restoreOriginalConfig:
             return "Put ConfigMap \(state.originalConfigMap.name)'s data back from: \(record) -o jsonpath='{.data.originalConfigMap}' (its \"data\")."
-        case .restoreOriginalDaemonSet, .restoreDaemonSet:
+        case .restoreOriginalDaemonSet, .restoreDaemonSet, .pointDaemonSetAtOriginal:
             return "Put DaemonSet \(state.originalDaemonSet.name)'s spec.updateStrategy and spec.template back from: \(record) -o jsonpath='{.data.originalDaemonSet}'."
         case .replacePods(_, let nodes):
             return "Replace kube-proxy on \(nodes.joined(separator: ", ")): kubectl \(ns) delete pod -l \(MigrationPlanner.selectorText(state)) --field-selector spec.nodeName=<node>, for each node."

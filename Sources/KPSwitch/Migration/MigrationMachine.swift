@@ -131,9 +131,10 @@ public struct MigrationMachine: Sendable {
         record.outcome = record.attempted.contains(where: \.changesCluster) ? .rolledBack(reason: reason) : .failed(reason: reason)
     }
 
-    /// Once the rollout of the target mode finished, the migration has succeeded whatever fails later.
+    /// Once the rollout of the target mode finished (rolling), or the final batches are verified and the
+    /// original update strategy is back (canary), the migration has succeeded whatever fails later.
     private func provenEverywhere(_ done: [MigrationStep]) -> Bool {
-        done.contains(.awaitRollout(mode: record.plan.to))
+        done.contains(.awaitRollout(mode: record.plan.to)) || done.contains(.restoreDaemonSet)
     }
 }
 
@@ -157,7 +158,8 @@ extension MigrationStep {
         case .verifyNodes(let batch, let nodes, let mode):
             "verifying \(mode.rawValue) on \(nodes.count) node(s) (batch \(batch + 1))"
         case .writeOriginalConfig: "writing the new mode into the original ConfigMap"
-        case .restoreDaemonSet: "pointing the DaemonSet back at the original ConfigMap"
+        case .pointDaemonSetAtOriginal: "pointing the DaemonSet back at the original ConfigMap"
+        case .restoreDaemonSet: "restoring the DaemonSet's update strategy"
         case .editConfigInPlace: "editing the ConfigMap in place"
         case .restartDaemonSet: "restarting the DaemonSet"
         case .awaitRollout(let mode): "waiting for every node to run \(mode.rawValue)"

@@ -12,19 +12,43 @@ public struct MigrationPlan: Codable, Equatable, Sendable {
     public let steps: [MigrationStep]
 
     /// Canary: staged ConfigMap, OnDelete, one batch after another, each verified before the next; the
-    /// original ConfigMap is edited only once every node has proven the new mode.
+    /// original ConfigMap is edited only once every node has proven the new mode. Finalizing puts the
+    /// original template back while still OnDelete and replaces the pods in `finalBatches`, each verified
+    /// the same way, then the original update strategy: kpswitch's batches are much faster than the
+    /// controller's `maxUnavailable` pace, and the controller then finds every pod current.
     public static func canary(
-        from: ProxyMode, to: ProxyMode, nodes: [String], batches: NodeBatches, cleanup: CleanupStrategy
+        from: ProxyMode, to: ProxyMode, nodes: [String], batches: NodeBatches, finalBatches: NodeBatches = .finalDefault,
+        cleanup: CleanupStrategy
     ) -> MigrationPlan {
         var steps: [MigrationStep] = [.acquireLock, .backUp, .createStagedConfig, .pointDaemonSetAtStaged]
+        steps += batchSteps(nodes: nodes, batches: batches, firstIndex: 0, mode: to)
+        steps += [.writeOriginalConfig, .pointDaemonSetAtOriginal]
+        steps += batchSteps(nodes: nodes, batches: finalBatches, firstIndex: steps.count(where: { if case .replacePods = $0 { true } else { false } }), mode: to)
+        steps += [.restoreDaemonSet, .deleteStagedConfig, .releaseLock]
+        return MigrationPlan(strategy: .canary, from: from, to: to, cleanup: cleanup, steps: steps)
+    }
+
+    private static func batchSteps(nodes: [String], batches: NodeBatches, firstIndex: Int, mode: ProxyMode) -> [MigrationStep] {
+        var steps: [MigrationStep] = []
         var remaining = nodes[...]
         for (index, size) in batches.batchSizes(nodeCount: nodes.count).enumerated() {
             let batch = Array(remaining.prefix(size))
             remaining = remaining.dropFirst(size)
-            steps += [.replacePods(batch: index, nodes: batch), .verifyNodes(batch: index, nodes: batch, mode: to)]
+            steps += [.replacePods(batch: firstIndex + index, nodes: batch), .verifyNodes(batch: firstIndex + index, nodes: batch, mode: mode)]
         }
-        steps += [.writeOriginalConfig, .restoreDaemonSet, .awaitRollout(mode: to), .deleteStagedConfig, .releaseLock]
-        return MigrationPlan(strategy: .canary, from: from, to: to, cleanup: cleanup, steps: steps)
+        return steps
+    }
+
+    /// The canary batches, before the original ConfigMap is written (the final batches come after it).
+    public var canaryBatches: [[String]] {
+        let end = steps.firstIndex(of: .writeOriginalConfig) ?? steps.endIndex
+        return steps[..<end].compactMap { if case .replacePods(_, let nodes) = $0 { nodes } else { nil } }
+    }
+
+    /// The final batches: the pods replaced again from the original template.
+    public var finalBatches: [[String]] {
+        guard let start = steps.firstIndex(of: .writeOriginalConfig) else { return [] }
+        return steps[start...].compactMap { if case .replacePods(_, let nodes) = $0 { nodes } else { nil } }
     }
 
     /// Rolling: edit in place, restart as kubectl does, follow the DaemonSet's own rollout and verify.
@@ -42,11 +66,11 @@ public struct MigrationPlan: Codable, Equatable, Sendable {
         if done.contains(where: { $0 == .writeOriginalConfig || $0 == .editConfigInPlace }) {
             steps.append(.restoreOriginalConfig)
         }
-        if done.contains(where: { $0 == .pointDaemonSetAtStaged || $0 == .restartDaemonSet }) {
+        if done.contains(where: { [.pointDaemonSetAtStaged, .pointDaemonSetAtOriginal, .restartDaemonSet].contains($0) }) {
             // The template and update strategy exactly as recorded (no restartedAt of kpswitch's left).
             steps.append(.restoreOriginalDaemonSet)
         }
-        if done.contains(where: { [.restoreDaemonSet, .restartDaemonSet, .writeOriginalConfig, .editConfigInPlace].contains($0) }) {
+        if done.contains(where: { [.restoreDaemonSet, .restartDaemonSet, .writeOriginalConfig, .editConfigInPlace, .pointDaemonSetAtOriginal].contains($0) }) {
             // Any pod may run the new mode: the restored template rolls them, and awaiting the old mode
             // replaces, one at a time, any pod that still shows the new one.
             steps.append(.awaitRollout(mode: from))

@@ -8,13 +8,14 @@ public struct MigrationRequest: Sendable {
     public var mode: ProxyMode { target.mode }
     public let strategy: MigrationPlan.Strategy
     public let batches: NodeBatches
+    public let finalBatches: NodeBatches
     public let cleanup: CleanupStrategy.Requested
     public let rollbackAllowed: Bool
 
     /// Validates the target as kube-proxy would (scheduler name, IPVS options only with ipvs): exit 2 if not.
     public init(
         mode: ProxyMode, scheduler: String?, strictARP: Bool, strategy: MigrationPlan.Strategy, batches: NodeBatches,
-        cleanup: CleanupStrategy.Requested, rollbackAllowed: Bool
+        finalBatches: NodeBatches = .finalDefault, cleanup: CleanupStrategy.Requested, rollbackAllowed: Bool
     ) throws(KPSwitchError) {
         do throws(ProxyConfigError) {
             target = try ProxyTarget(mode: mode, ipvsScheduler: scheduler, ipvsStrictARP: strictARP ? true : nil)
@@ -23,6 +24,7 @@ public struct MigrationRequest: Sendable {
         }
         self.strategy = strategy
         self.batches = batches
+        self.finalBatches = finalBatches
         self.cleanup = cleanup
         self.rollbackAllowed = rollbackAllowed
     }
@@ -32,6 +34,12 @@ public struct MigrationRequest: Sendable {
 struct PreparedMigration: Sendable {
     let state: MigrationState
     let report: MigrationPlanReport
+}
+
+/// A plan as shown to the user, and the state it records once the Lease is taken.
+public struct PlannedMigration: Sendable {
+    public let report: MigrationPlanReport
+    let state: MigrationState
 }
 
 /// Reads kube-proxy's objects and decides the plan; reads only.
@@ -106,7 +114,7 @@ struct MigrationPlanner {
         let cleanup = try Self.cleanup(from: from, to: to, request: request)
         let plan: MigrationPlan
         switch request.strategy {
-        case .canary: plan = .canary(from: from, to: to, nodes: nodes, batches: request.batches, cleanup: cleanup)
+        case .canary: plan = .canary(from: from, to: to, nodes: nodes, batches: request.batches, finalBatches: request.finalBatches, cleanup: cleanup)
         case .rolling: plan = .rolling(from: from, to: to, cleanup: cleanup)
         }
         let container = location.container
@@ -128,7 +136,7 @@ struct MigrationPlanner {
         let planReport = MigrationPlanReport(
             namespace: namespace, configMap: configMapName, daemonSet: daemonSet.name, from: from, to: to,
             strategy: request.strategy, cleanup: cleanup,
-            batches: plan.steps.compactMap { if case .replacePods(_, let nodes) = $0 { nodes } else { nil } },
+            batches: plan.canaryBatches, finalBatches: plan.finalBatches,
             steps: plan.steps.map(\.summary),
             configDiff: UnifiedDiff.diff(
                 text, rewrite.text, oldName: "ConfigMap \(namespace)/\(configMapName) \(key)",

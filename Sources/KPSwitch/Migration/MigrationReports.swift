@@ -10,6 +10,8 @@ public struct MigrationPlanReport: Report {
     public let strategy: MigrationPlan.Strategy
     public let cleanup: CleanupStrategy
     public let batches: [[String]]
+    /// Canary: the batches in which the pods are replaced again from the original template at finalize.
+    public let finalBatches: [[String]]
     public let steps: [String]
     public let configDiff: String
     public let daemonSetChanges: [String]
@@ -17,7 +19,7 @@ public struct MigrationPlanReport: Report {
     public internal(set) var risks: [String]
 
     private enum CodingKeys: String, CodingKey {
-        case namespace, configMap, daemonSet, from, to, strategy, cleanup, batches, steps, configDiff, daemonSetChanges, risks
+        case namespace, configMap, daemonSet, from, to, strategy, cleanup, batches, finalBatches, steps, configDiff, daemonSetChanges, risks
     }
 
     /// Preflight's warnings, ignored errors among them, as `[WARNING Name] message`: a check that found nothing
@@ -138,15 +140,22 @@ public struct BatchProgress: Equatable, Sendable {
 
     init(record: MigrationMachine.Record) {
         var batches = 0, batch = 0, migrated = 0, verified = 0, total = 0
+        // The final batches replace the same nodes again: they count as batches, not as more nodes.
+        var final = false
         for (index, step) in record.plan.steps.enumerated() {
             let done = index < record.completed
             switch step {
+            case .writeOriginalConfig:
+                final = true
             case .replacePods(let number, let nodes):
                 batches += 1
-                total += nodes.count
-                if done { migrated += nodes.count; batch = number + 1 }
+                if !final { total += nodes.count }
+                if done {
+                    batch = number + 1
+                    if !final { migrated += nodes.count }
+                }
             case .verifyNodes(_, let nodes, _):
-                if done { verified += nodes.count }
+                if done && !final { verified += nodes.count }
             default: break
             }
         }

@@ -31,7 +31,12 @@ extension MigrationRunner {
         case .replacePods(_, let nodes): try await replacePods(on: nodes)
         case .verifyNodes(_, let nodes, let mode): try await verify(nodes: nodes, mode: mode)
         case .writeOriginalConfig, .editConfigInPlace: try await writeConfig(editedData, over: state.originalConfigMap.data)
-        case .restoreDaemonSet, .restoreOriginalDaemonSet:
+        case .pointDaemonSetAtOriginal:
+            try await writeDaemonSet(updateStrategy: DaemonSetChange.onDelete, template: state.originalDaemonSet.template)
+        case .restoreDaemonSet:
+            try await writeDaemonSet(updateStrategy: state.originalDaemonSet.updateStrategy, template: state.originalDaemonSet.template)
+            try await awaitSettled()
+        case .restoreOriginalDaemonSet:
             try await writeDaemonSet(updateStrategy: state.originalDaemonSet.updateStrategy, template: state.originalDaemonSet.template)
         case .restartDaemonSet:
             try await writeDaemonSet(
@@ -212,7 +217,10 @@ extension MigrationRunner {
         let template = state.applied.daemonSetTemplate ?? state.originalDaemonSet.template
         if DaemonSetChange.matches(daemonSet, updateStrategy: strategy, template: template) { return true }
         let original = state.originalDaemonSet
-        var own = [Fingerprint(updateStrategy: original.updateStrategy, template: DaemonSetChange.restarted(original.template, at: state.startedAt))]
+        var own = [
+            Fingerprint(updateStrategy: original.updateStrategy, template: DaemonSetChange.restarted(original.template, at: state.startedAt)),
+            Fingerprint(updateStrategy: DaemonSetChange.onDelete, template: original.template),
+        ]
         if rollingBack ?? (state.record.rollback != nil) {
             own.append(Fingerprint(updateStrategy: original.updateStrategy, template: original.template))
         }
@@ -251,96 +259,100 @@ extension MigrationRunner {
 
     // MARK: - Pods
 
-    /// The DaemonSet once its controller has seen its spec, and its current template hash.
-    func currentRevision() async throws(StepFailure) -> (DaemonSet, String) {
-        while true {
-            let daemonSet = try await getDaemonSet()
-            try checkDaemonSetUnchanged(daemonSet)
-            if (daemonSet.observedGeneration ?? 0) >= (daemonSet.generation ?? 0) {
-                let revisions = try await api { () async throws(KubeAPIError) in
-                    try await client.list(ControllerRevision.self, namespace: namespace, labelSelector: MigrationPlanner.selector(of: daemonSet)).items
-                }
-                let owned = revisions.filter { revision in
-                    (revision.json[path: ["metadata", "ownerReferences"]]?.arrayValue ?? []).contains { $0["uid"]?.stringValue == daemonSet.uid }
-                }
-                if let newest = owned.max(by: { ($0.json["revision"]?.intValue ?? 0) < ($1.json["revision"]?.intValue ?? 0) }),
-                    let hash = newest.labels["controller-revision-hash"]
-                {
-                    return (daemonSet, hash)
-                }
-            }
-            try checkDeadline("the DaemonSet controller to observe \(daemonSetRef)")
-            await pause()
-        }
-    }
-
-    func kubeProxyPods(_ daemonSet: DaemonSet) async throws(StepFailure) -> [Pod] {
-        try await api { () async throws(KubeAPIError) in
-            try await client.list(Pod.self, namespace: namespace, labelSelector: MigrationPlanner.selector(of: daemonSet)).items
-        }.filter { $0.json[path: ["metadata", "deletionTimestamp"]] == nil }
-    }
-
-    static func isCurrent(_ pod: Pod, hash: String) -> Bool { pod.labels["controller-revision-hash"] == hash }
-
     /// Deletes each node's kube-proxy pod that is not on the current template, then waits until every
     /// node has one that is. A node already replaced is left alone, so a re-run replaces nothing twice.
     func replacePods(on nodes: [String]) async throws(StepFailure) {
         try await checkConfigMapUnchanged()
-        let (daemonSet, hash) = try await currentRevision()
+        let watch = try await openWatch()
+        defer { watch.stop() }
+        var changes = watch.changes.makeAsyncIterator()
+        var revision: (generation: Int, hash: String)?
         let wanted = Set(nodes)
-        for pod in try await kubeProxyPods(daemonSet) where wanted.contains(pod.nodeName ?? "") && !Self.isCurrent(pod, hash: hash) {
-            try await deletePod(pod)
-        }
+        var deleted = false
         while true {
-            let pods = try await kubeProxyPods(daemonSet)
-            let replaced = Set(pods.filter { Self.isCurrent($0, hash: hash) }.compactMap(\.nodeName))
-            let missing = wanted.subtracting(replaced)
-            if missing.isEmpty { return }
-            try checkDeadline("new kube-proxy pods on \(missing.sorted().prefix(5).joined(separator: ", "))")
-            await pause(nodes: pods.count)
-        }
-    }
-
-    func deletePod(_ pod: Pod) async throws(StepFailure) {
-        try await deleteOnce { () async throws(KubeAPIError) in try await client.delete(Pod.self, name: pod.name, namespace: namespace) }
-    }
-
-    /// The verdict on one pod, reading its log once it is Ready.
-    func verdict(_ pod: Pod, mode: ProxyMode) async -> NodeVerdict {
-        var log: String?
-        if pod.isReady {
-            do {
-                log = try await client.logs(pod: pod.name, namespace: namespace, container: state.originalDaemonSet.container)
-            } catch {
-                return .pending("node \(pod.nodeName ?? "?"): the log of pod \(pod.name) cannot be read yet (\(error))")
+            if let hash = try await currentRevision(watch, cache: &revision)?.1 {
+                let pods = watch.snapshot.pods
+                if !deleted {
+                    let stale = pods.filter { !$0.isCurrent(hash) }
+                    if stale.count > 1, !watch.selector.isEmpty, stale.allSatisfy({ wanted.contains($0.node) }) {
+                        // The batch is every pod left on another template: one request replaces them all.
+                        try await deleteStalePods(selector: watch.selector, notOn: hash)
+                    } else {
+                        for pod in stale where wanted.contains(pod.node) { try await deletePod(pod.name) }
+                    }
+                    deleted = true
+                }
+                let missing = wanted.subtracting(pods.filter { $0.isCurrent(hash) }.map(\.node))
+                if missing.isEmpty { return }
+                try checkDeadline("new kube-proxy pods on \(missing.sorted().prefix(5).joined(separator: ", "))")
+            } else {
+                try checkDeadline("the DaemonSet controller to observe \(daemonSetRef)")
             }
+            try await next(watch, &changes)
         }
-        return NodeVerdict.judge(pod: pod, container: state.originalDaemonSet.container, mode: mode, log: log)
     }
 
-    /// Every listed node's current pod is Ready, not restarting, and logs the mode's start-up line.
+    func deletePod(_ name: String) async throws(StepFailure) {
+        try await deleteOnce { () async throws(KubeAPIError) in try await client.delete(Pod.self, name: name, namespace: namespace) }
+    }
+
+    /// Deletes, in one request, every pod of the DaemonSet's `selector` whose template hash is not `hash`.
+    func deleteStalePods(selector: String, notOn hash: String) async throws(StepFailure) {
+        let stale = "\(selector),controller-revision-hash!=\(hash)"
+        try await deleteOnce { () async throws(KubeAPIError) in
+            try await client.deleteCollection(Pod.self, namespace: namespace, labelSelector: stale)
+        }
+    }
+
+    func readLog(_ pod: PodSummary) async -> Result<String, KubeAPIError> {
+        do throws(KubeAPIError) {
+            return .success(try await client.logs(pod: pod.name, namespace: namespace, container: state.originalDaemonSet.container))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// Every listed node's current pod is Ready, not restarting, and logs the mode's start-up line. In a final
+    /// batch one pod's log is read (`Verdicts.sampling`), and the original ConfigMap is checked again once the
+    /// batch is verified: unchanged, the batch's pods started from the text their nodes proved in the canary batches.
     func verify(nodes: [String], mode: ProxyMode) async throws(StepFailure) {
+        let watch = try await openWatch()
+        defer { watch.stop() }
+        var changes = watch.changes.makeAsyncIterator()
+        var revision: (generation: Int, hash: String)?
+        let finalBatch = state.record.rollback == nil && state.record.done.contains(.pointDaemonSetAtOriginal)
+        var verdicts = Verdicts(sampling: finalBatch)
         var verified = Set<String>()
-        var waitingFor = "kube-proxy to start in \(mode.rawValue) mode"
+        let wanted = Set(nodes)
         while true {
-            let (daemonSet, hash) = try await currentRevision()
-            let pods = Dictionary(
-                try await kubeProxyPods(daemonSet).filter { Self.isCurrent($0, hash: hash) }.map { ($0.nodeName ?? "", $0) },
-                uniquingKeysWith: { first, _ in first })
-            for node in nodes where !verified.contains(node) {
-                guard let pod = pods[node] else {
-                    waitingFor = "a new kube-proxy pod on node \(node)"
-                    continue
+            var waitingFor = "the DaemonSet controller to observe \(daemonSetRef)"
+            if let hash = try await currentRevision(watch, cache: &revision)?.1 {
+                waitingFor = "kube-proxy to start in \(mode.rawValue) mode"
+                let pods = Dictionary(
+                    watch.snapshot.pods.filter { $0.isCurrent(hash) && wanted.contains($0.node) }.map { ($0.node, $0) },
+                    uniquingKeysWith: { first, _ in first })
+                var started: [PodSummary] = []
+                for node in nodes where !verified.contains(node) {
+                    guard let pod = pods[node] else {
+                        waitingFor = "a new kube-proxy pod on node \(node)"
+                        continue
+                    }
+                    started.append(pod)
                 }
-                switch await verdict(pod, mode: mode) {
-                case .verified: verified.insert(node)
-                case .failed(let reason): throw StepFailure(message: reason)
-                case .pending(let reason): waitingFor = reason
+                for (pod, verdict) in zip(started, await judge(started, mode: mode, &verdicts)) {
+                    switch verdict {
+                    case .verified: verified.insert(pod.node)
+                    case .failed(let reason): throw StepFailure(message: reason)
+                    case .pending(let reason): waitingFor = reason
+                    }
+                }
+                if verified.count == wanted.count {
+                    if finalBatch { try await checkConfigMapUnchanged() }
+                    return
                 }
             }
-            if verified.count == Set(nodes).count { return }
             try checkDeadline(waitingFor)
-            await pause(nodes: pods.count)
+            try await next(watch, &changes)
         }
     }
 
@@ -349,44 +361,54 @@ extension MigrationRunner {
     /// mode (one restarted from the edited configuration) is replaced once.
     func awaitRollout(mode: ProxyMode) async throws(StepFailure) {
         try await checkConfigMapUnchanged()
+        let watch = try await openWatch()
+        defer { watch.stop() }
+        var changes = watch.changes.makeAsyncIterator()
+        var revision: (generation: Int, hash: String)?
+        var verdicts = Verdicts()
         var replaced = Set<String>()
-        // Pods already proven are not asked for their log again: on a thousand nodes that is a thousand
-        // requests per poll.
-        var provenPods = Set<String>()
         let rollingBack = state.record.rollback != nil
         var lastLine = ""
         var lastPrinted = ContinuousClock.now - .seconds(1)
         while true {
-            let (daemonSet, hash) = try await currentRevision()
-            let pods = try await kubeProxyPods(daemonSet)
-            let current = pods.filter { Self.isCurrent($0, hash: hash) }
-            let stale = pods.filter { !Self.isCurrent($0, hash: hash) }
+            guard let current = try await currentRevision(watch, cache: &revision) else {
+                try checkDeadline("the DaemonSet controller to observe \(daemonSetRef)")
+                try await next(watch, &changes)
+                continue
+            }
+            let (daemonSet, hash) = current
+            let pods = watch.snapshot.pods
             var verified = 0
             var pending = 0
-            var wrong: [Pod] = []
+            var wrong: [PodSummary] = []
             var waitingFor = "the rollout of \(daemonSetRef)"
-            for pod in current {
-                if provenPods.contains(pod.uid ?? pod.name) {
-                    verified += 1
-                    continue
-                }
-                switch await verdict(pod, mode: mode) {
+            let onTemplate = pods.filter { $0.isCurrent(hash) }
+            let stale = pods.filter { !$0.isCurrent(hash) }
+            for (pod, verdict) in zip(onTemplate, await judge(onTemplate, mode: mode, &verdicts)) {
+                switch verdict {
                 case .verified:
                     verified += 1
-                    provenPods.insert(pod.uid ?? pod.name)
                 case .pending(let reason):
                     pending += 1
                     waitingFor = reason
                 case .failed(let reason):
-                    guard rollingBack, !replaced.contains(pod.uid ?? pod.name) else { throw StepFailure(message: reason) }
+                    guard rollingBack else { throw StepFailure(message: reason) }
+                    // Deleted already, its DELETED event not yet seen: its successor is what is judged.
+                    if replaced.contains(pod.uid) {
+                        pending += 1
+                        continue
+                    }
                     wrong.append(pod)
                 }
             }
             let desired = daemonSet.desiredNumberScheduled
             // One pod at a time, and only while no other is starting, so at most one node is without kube-proxy.
-            if pending == 0, let pod = wrong.first ?? (daemonSet.updateStrategyType == "OnDelete" ? stale.first : nil) {
-                replaced.insert(pod.uid ?? pod.name)
-                try await deletePod(pod)
+            if pending == 0, Set(pods.map(\.node)).count >= desired,
+                let pod = wrong.first ?? (daemonSet.updateStrategyType == "OnDelete" ? stale.min(by: { $0.node < $1.node }) : nil),
+                !replaced.contains(pod.uid)
+            {
+                replaced.insert(pod.uid)
+                try await deletePod(pod.name)
             }
             let counts = "updated \(daemonSet.updatedNumberScheduled) / verified \(verified) / total \(desired)"
             // At most one line a second, and one when the counts reach the total.
@@ -399,7 +421,7 @@ extension MigrationRunner {
                 return
             }
             try checkDeadline(waitingFor)
-            await pause(nodes: pods.count)
+            try await next(watch, &changes)
         }
     }
 }

@@ -40,6 +40,8 @@ actor MigrationRunner {
     let timeout: Duration
     /// Roll back over changes made by someone else (`rollback --force`).
     let force: Bool
+    /// How often a waiting phase looks at its deadline and re-reads a log that lacks the start-up line;
+    /// the pods and the DaemonSet themselves are watched, not polled.
     let pollInterval: Duration
     /// How long the API server may stay unreachable before the run stops (exit 5) without rolling back.
     let apiUnavailableTimeout: Duration
@@ -228,16 +230,6 @@ actor MigrationRunner {
         logger.debug("waiting for \(waitingFor)")
         if ContinuousClock.now >= deadline {
             throw StepFailure(message: "timed out after \(BatchProgress.format(timeout)) waiting for \(waitingFor)")
-        }
-    }
-
-    /// Waits before the next look; `nodes` stretches the interval on big clusters (each look lists every
-    /// kube-proxy pod), one more interval per 250 nodes.
-    func pause(nodes: Int = 0) async {
-        do {
-            try await Task.sleep(for: pollInterval * max(1, nodes / 250))
-        } catch {
-            // Cancelled: the caller's next deadline check or request ends the wait.
         }
     }
 }

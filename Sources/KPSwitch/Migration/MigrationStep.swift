@@ -15,8 +15,11 @@ public enum MigrationStep: Codable, Hashable, Sendable {
     case verifyNodes(batch: Int, nodes: [String], mode: ProxyMode)
     /// Finalize, canary strategy: the same edit into the original ConfigMap (resourceVersion checked).
     case writeOriginalConfig
-    /// Finalize: template back on the original ConfigMap, original update strategy; the DaemonSet controller
-    /// then restarts every pod once more, in the same new mode.
+    /// Finalize, canary strategy: the original template (on the original ConfigMap, no cleanup init
+    /// container) while the update strategy stays OnDelete, so kpswitch replaces the pods in its own batches.
+    case pointDaemonSetAtOriginal
+    /// Finalize: the original update strategy back; after `pointDaemonSetAtOriginal` and the final batches
+    /// every pod is already on the template, so the DaemonSet controller has nothing left to roll.
     case restoreDaemonSet
     /// Rolling strategy: the edit in place, with the ConfigMap's resourceVersion (409 stops everything).
     case editConfigInPlace

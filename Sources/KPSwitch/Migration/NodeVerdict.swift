@@ -11,6 +11,15 @@ enum NodeVerdict: Equatable, Sendable {
 
     /// - Parameter log: the container's log, nil when not read yet (it is read once the pod is Ready).
     static func judge(pod: Pod, container: String, mode: ProxyMode, log: String?) -> NodeVerdict {
+        if let verdict = judgeStatus(pod: pod, container: container) { return verdict }
+        let node = pod.nodeName ?? "?"
+        guard let log else { return .pending("node \(node): reading pod \(pod.name)'s log") }
+        return judgeLog(log, node: node, pod: pod.name, mode: mode)
+    }
+
+    /// The verdict the pod's status alone gives (crash-looping, or not Ready yet); nil when it is Ready and
+    /// only its log can decide.
+    static func judgeStatus(pod: Pod, container: String) -> NodeVerdict? {
         let node = pod.nodeName ?? "?"
         let status = (pod.json[path: ["status", "containerStatuses"]]?.arrayValue ?? [])
             .first { $0["name"]?.stringValue == container }
@@ -24,12 +33,16 @@ enum NodeVerdict: Equatable, Sendable {
         guard pod.isReady else {
             return .pending("node \(node): pod \(pod.name) is not Ready yet (\(waiting ?? pod.phase ?? "starting"))")
         }
-        guard let log else { return .pending("node \(node): reading pod \(pod.name)'s log") }
+        return nil
+    }
+
+    /// The verdict of a Ready pod's log.
+    static func judgeLog(_ log: String, node: String, pod: String, mode: ProxyMode) -> NodeVerdict {
         if let observed = observedMode(inLog: log) {
             if observed == mode { return .verified }
-            return .failed("node \(node): pod \(pod.name) runs \(observed.rawValue), not \(mode.rawValue)")
+            return .failed("node \(node): pod \(pod) runs \(observed.rawValue), not \(mode.rawValue)")
         }
-        return .pending("node \(node): pod \(pod.name)'s log does not show \"Using \(mode.rawValue) Proxier\" yet")
+        return .pending("node \(node): pod \(pod)'s log does not show \"Using \(mode.rawValue) Proxier\" yet")
     }
 
     /// The mode a kube-proxy log announces: `"Using ipvs Proxier"` (any case, optional trailing period,

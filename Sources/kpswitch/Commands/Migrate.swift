@@ -43,6 +43,13 @@ struct Migrate: AsyncParsableCommand, GlobalOptionsCommand {
         transform: { try NodeBatches(parsing: $0) })
     var batches: NodeBatches?
 
+    @Option(
+        help: ArgumentHelp(
+            "Cumulative node targets per batch when the canary strategy finalizes: the pods are replaced once more, from the original template, each batch verified (default 25%,100%).",
+            valueName: "targets"),
+        transform: { try NodeBatches(parsing: $0) })
+    var finalBatches: NodeBatches?
+
     @Option(help: "How leftovers of the old mode are removed: auto, init-container, node or none.")
     var cleanup: Cleanup = .auto
 
@@ -85,8 +92,8 @@ struct Migrate: AsyncParsableCommand, GlobalOptionsCommand {
     func validate() throws {
         if resume {
             if dryRun { throw ValidationError("--resume continues a recorded migration; it cannot be a --dry-run.") }
-            if to != nil || scheduler != nil || strictARP || batches != nil {
-                throw ValidationError("--resume follows the plan recorded in the cluster; drop --to, --scheduler, --strict-arp and --batches.")
+            if to != nil || scheduler != nil || strictARP || batches != nil || finalBatches != nil {
+                throw ValidationError("--resume follows the plan recorded in the cluster; drop --to, --scheduler, --strict-arp, --batches and --final-batches.")
             }
             return
         }
@@ -95,8 +102,8 @@ struct Migrate: AsyncParsableCommand, GlobalOptionsCommand {
         }
         if scheduler != nil && to != .ipvs { throw ValidationError("--scheduler applies only with --to ipvs.") }
         if strictARP && to != .ipvs { throw ValidationError("--strict-arp applies only with --to ipvs.") }
-        if batches != nil && strategy != .canary {
-            throw ValidationError("--batches applies only to --strategy canary; the rolling strategy follows the DaemonSet's own maxUnavailable.")
+        if (batches != nil || finalBatches != nil) && strategy != .canary {
+            throw ValidationError("--batches and --final-batches apply only to --strategy canary; the rolling strategy follows the DaemonSet's own maxUnavailable.")
         }
         if to == .nftables && (cleanup == .initContainer || cleanup == .node) {
             throw ValidationError("--cleanup \(cleanup.rawValue): kube-proxy cleans up the old mode itself when switching to nftables; use --cleanup auto.")
@@ -125,7 +132,7 @@ struct Migrate: AsyncParsableCommand, GlobalOptionsCommand {
             throw ExitCode(ExitStatus.preflightFailed.rawValue)
         }
         if dryRun {
-            renderer.render(try await engine.plan(request, preflight: checks))
+            renderer.render(try await engine.plan(request, preflight: checks).report)
             return
         }
         // The plan is shown before anything changes, with --yes too, so the log of an unattended run says what
@@ -133,16 +140,16 @@ struct Migrate: AsyncParsableCommand, GlobalOptionsCommand {
         // -o json, whose stdout stays one document (the result).
         let plan = try await engine.plan(request, preflight: checks)
         let stream = global.output == .json ? StandardError() : nil
-        printer.print(plan.renderText(TextStyle(noColor: global.noColor, stream: stream)))
+        printer.print(plan.report.renderText(TextStyle(noColor: global.noColor, stream: stream)))
         try Confirmation.ask("Migrate kube-proxy to \(request.mode.rawValue) as planned above?", yes: yes)
-        try finish(try await engine.migrate(request, timeout: limit, apiUnavailableTimeout: apiLimit), renderer)
+        try finish(try await engine.migrate(plan, timeout: limit, apiUnavailableTimeout: apiLimit), renderer)
     }
 
     private func request() throws -> MigrationRequest {
         guard let to else { throw ValidationError("Missing --to.") }
         return try MigrationRequest(
             mode: to, scheduler: scheduler, strictARP: strictARP, strategy: strategy == .canary ? .canary : .rolling,
-            batches: batches ?? .default, cleanup: CleanupStrategy.Requested(rawValue: cleanup.rawValue) ?? .auto,
+            batches: batches ?? .default, finalBatches: finalBatches ?? .finalDefault, cleanup: CleanupStrategy.Requested(rawValue: cleanup.rawValue) ?? .auto,
             rollbackAllowed: !noRollback)
     }
 

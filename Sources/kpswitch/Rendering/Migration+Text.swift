@@ -17,6 +17,10 @@ extension MigrationPlanReport: TextRenderable {
                 text += "  \(index + 1). \(shown)\n"
             }
         }
+        if !finalBatches.isEmpty {
+            text += "Final batches (pods replaced again from the original template, each verified):\n"
+            for (index, nodes) in finalBatches.enumerated() { text += "  \(index + 1). \(nodes.count) node(s)\n" }
+        }
         text += "Steps:\n"
         for (index, step) in steps.enumerated() { text += "  \(index + 1). \(step)\n" }
         if !risks.isEmpty {

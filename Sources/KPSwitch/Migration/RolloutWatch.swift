@@ -1,0 +1,320 @@
+import Foundation
+import KubeAPI
+import Synchronization
+
+/// What a verdict needs of one kube-proxy pod, taken from each watch event; the pod itself is not kept, so
+/// a waiting phase's memory grows by a few strings per node, not by a pod object.
+struct PodSummary: Sendable {
+    let name: String
+    let uid: String
+    let node: String
+    let hash: String?
+    /// Created after the migration started: only such a pod's log is read.
+    let createdByMigration: Bool
+    /// What the status alone says (crash-looping, not Ready yet); nil when it is Ready and its log decides.
+    let status: NodeVerdict?
+
+    init(_ pod: Pod, container: String, startedAt: Date?) {
+        name = pod.name
+        uid = pod.uid ?? pod.name
+        node = pod.nodeName ?? ""
+        hash = pod.labels["controller-revision-hash"]
+        let created = pod.creationTimestamp.flatMap(Timestamp.parse)
+        // Both stamps have whole seconds: a pod of the migration's first second counts as its own.
+        createdByMigration = startedAt.map { start in created.map { $0 >= start } ?? true } ?? true
+        status = NodeVerdict.judgeStatus(pod: pod, container: container)
+    }
+
+    var isReady: Bool { status == nil }
+
+    func isCurrent(_ hash: String) -> Bool { self.hash == hash }
+}
+
+/// One waiting phase's view of kube-proxy's pods and DaemonSet: one label-selected pod watch and one watch of
+/// the DaemonSet by name, each started from a list's resourceVersion (KubeClient.watch resumes a dropped
+/// connection, with bookmarks, and re-lists after 410). `changes` yields after every event, and on a tick
+/// so that deadlines and re-reads are checked while nothing happens; no tick sends a request.
+final class RolloutWatch: Sendable {
+    private struct View {
+        var pods: [String: PodSummary] = [:]
+        var daemonSet: DaemonSet?
+        /// Why a watch ended; the phase then opens both again.
+        var failure: (any Error)?
+    }
+
+    let client: KubeClient
+    let namespace: String
+    let daemonSetName: String
+    let selector: String
+    let container: String
+    let startedAt: Date?
+    let changes: AsyncStream<Void>
+    private let signal: AsyncStream<Void>.Continuation
+    private let view = Mutex(View())
+    private let tasks = Mutex<[Task<Void, Never>]>([])
+
+    init(client: KubeClient, namespace: String, daemonSet: DaemonSet, container: String, startedAt: String, tick: Duration) {
+        self.client = client
+        self.namespace = namespace
+        daemonSetName = daemonSet.name
+        selector = MigrationPlanner.selector(of: daemonSet)
+        self.container = container
+        self.startedAt = Timestamp.parse(startedAt)
+        let (changes, signal) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        self.changes = changes
+        self.signal = signal
+        let ticker = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: tick)
+                signal.yield()
+            }
+        }
+        tasks.withLock { $0.append(ticker) }
+    }
+
+    deinit { stop() }
+
+    func stop() {
+        for task in tasks.withLock({ tasks in defer { tasks = [] }; return tasks }) { task.cancel() }
+        signal.finish()
+    }
+
+    /// The pods (those being deleted left out, as a DaemonSet's rollout counts them) and the DaemonSet.
+    var snapshot: (daemonSet: DaemonSet?, pods: [PodSummary]) {
+        view.withLock { view in (view.daemonSet, Array(view.pods.values)) }
+    }
+
+    /// Why a watch stopped, once; nil while both run.
+    func takeFailure() -> (any Error)? {
+        view.withLock { view in defer { view.failure = nil }; return view.failure }
+    }
+
+    /// Lists both, then watches both from the lists' versions; replaces what was seen before.
+    func open() async throws(KubeAPIError) {
+        for task in tasks.withLock({ tasks in defer { tasks = Array(tasks.prefix(1)) }; return tasks.dropFirst() }) {
+            task.cancel()
+        }
+        let pods = try await client.list(Pod.self, namespace: namespace, labelSelector: selector)
+        let daemonSets = try await client.list(DaemonSet.self, namespace: namespace, fieldSelector: "metadata.name=\(daemonSetName)")
+        let container = self.container
+        let startedAt = self.startedAt
+        view.withLock { view in
+            view.pods = [:]
+            for pod in pods.items where pod.json[path: ["metadata", "deletionTimestamp"]] == nil {
+                view.pods[pod.name] = PodSummary(pod, container: container, startedAt: startedAt)
+            }
+            view.daemonSet = daemonSets.items.first
+            view.failure = nil
+        }
+        // Seeded with the lists, so a re-list after 410 reports a pod deleted during the gap.
+        let podEvents = client.watch(
+            Pod.self, namespace: namespace, labelSelector: selector, resourceVersion: pods.resourceVersion, listed: pods.items)
+        let daemonSetEvents = client.watch(
+            DaemonSet.self, namespace: namespace, fieldSelector: "metadata.name=\(daemonSetName)",
+            resourceVersion: daemonSets.resourceVersion, listed: daemonSets.items)
+        let podTask = Task { [self] in
+            await follow(podEvents) { view, event in
+                switch event {
+                case .added(let pod), .modified(let pod):
+                    if pod.json[path: ["metadata", "deletionTimestamp"]] == nil {
+                        view.pods[pod.name] = PodSummary(pod, container: container, startedAt: startedAt)
+                    } else {
+                        view.pods[pod.name] = nil
+                    }
+                case .deleted(let pod): view.pods[pod.name] = nil
+                case .bookmark: break
+                }
+            }
+        }
+        let daemonSetTask = Task { [self] in
+            await follow(daemonSetEvents) { view, event in
+                switch event {
+                case .added(let daemonSet), .modified(let daemonSet): view.daemonSet = daemonSet
+                case .deleted: view.daemonSet = nil
+                case .bookmark: break
+                }
+            }
+        }
+        tasks.withLock { $0 += [podTask, daemonSetTask] }
+        signal.yield()
+    }
+
+    private func follow<R: KubeResource>(
+        _ events: AsyncThrowingStream<WatchEvent<R>, any Error>, apply: @Sendable (inout View, WatchEvent<R>) -> Void
+    ) async {
+        do {
+            for try await event in events {
+                view.withLock { apply(&$0, event) }
+                signal.yield()
+            }
+        } catch {
+            if !Task.isCancelled {
+                view.withLock { $0.failure = error }
+            }
+        }
+        signal.yield()
+    }
+}
+
+extension MigrationRunner {
+    /// Opens the phase's watches through `api`, so a read that fails is handled as every other request.
+    func openWatch() async throws(StepFailure) -> RolloutWatch {
+        let daemonSet = try await getDaemonSet()
+        let watch = RolloutWatch(
+            client: client, namespace: namespace, daemonSet: daemonSet, container: state.originalDaemonSet.container,
+            startedAt: state.startedAt, tick: pollInterval)
+        try await api { () async throws(KubeAPIError) in try await watch.open() }
+        return watch
+    }
+
+    /// Waits for the next change (or tick); a watch that gave up is opened again from a fresh list. A watch
+    /// that ended because the API server is away counts as the first failed request of an outage: `api`
+    /// reports the pause and waits (within --api-unavailable-timeout) before it lists again.
+    func next(_ watch: RolloutWatch, _ changes: inout AsyncStream<Void>.Iterator) async throws(StepFailure) {
+        _ = await changes.next(isolation: #isolation)
+        guard let failure = watch.takeFailure() else { return }
+        logger.debug("watch ended (\(failure)); listing and watching again")
+        var outage = (failure as? KubeAPIError).flatMap { $0.isAPIUnavailable ? $0 : nil }
+        try await api { () async throws(KubeAPIError) in
+            if let error = outage {
+                outage = nil
+                throw error
+            }
+            try await watch.open()
+        }
+    }
+
+    /// The DaemonSet once its controller has seen its spec, and its current template hash; nil while the
+    /// controller has not. ControllerRevisions are listed once per generation.
+    func currentRevision(_ watch: RolloutWatch, cache: inout (generation: Int, hash: String)?) async throws(StepFailure) -> (DaemonSet, String)? {
+        guard let daemonSet = watch.snapshot.daemonSet else {
+            throw StepFailure(message: "DaemonSet \(namespace)/\(state.originalDaemonSet.name) was deleted during the migration; kpswitch stopped.")
+        }
+        try checkDaemonSetUnchanged(daemonSet)
+        let generation = daemonSet.generation ?? 0
+        guard (daemonSet.observedGeneration ?? 0) >= generation else { return nil }
+        if let cache, cache.generation == generation { return (daemonSet, cache.hash) }
+        let revisions = try await api { () async throws(KubeAPIError) in
+            try await client.list(ControllerRevision.self, namespace: namespace, labelSelector: MigrationPlanner.selector(of: daemonSet)).items
+        }
+        let owned = revisions.filter { revision in
+            (revision.json[path: ["metadata", "ownerReferences"]]?.arrayValue ?? []).contains { $0["uid"]?.stringValue == daemonSet.uid }
+        }
+        guard let newest = owned.max(by: { ($0.json["revision"]?.intValue ?? 0) < ($1.json["revision"]?.intValue ?? 0) }),
+            let hash = newest.labels["controller-revision-hash"]
+        else { return nil }
+        cache = (generation, hash)
+        return (daemonSet, hash)
+    }
+}
+
+extension MigrationRunner {
+    /// How many pod logs a waiting phase reads at once: a batch of a hundred new pods waits for ten round
+    /// trips, not a hundred.
+    static let concurrentLogReads = 10
+
+    /// The verdicts on `pods`, in their order, reading the logs `verdicts` cannot decide without (only the
+    /// sample's while a final batch has none yet) `concurrentLogReads` at a time.
+    func judge(_ pods: [PodSummary], mode: ProxyMode, _ verdicts: inout Verdicts) async -> [NodeVerdict] {
+        var decided = pods.map { verdicts.judge($0) }
+        var unread = decided.indices.filter { decided[$0] == nil }
+        if verdicts.needsSample { unread = Array(unread.prefix(1)) }
+        let logs = await readLogs(unread.map { pods[$0] })
+        for (index, log) in zip(unread, logs) { decided[index] = verdicts.judge(pods[index], log: log, mode: mode) }
+        return zip(pods, decided).map { pod, verdict in
+            verdict ?? verdicts.judge(pod) ?? .pending("node \(pod.node): pod \(pod.name) waits for the batch's first log to show \(mode.rawValue)")
+        }
+    }
+
+    private func readLogs(_ pods: [PodSummary]) async -> [Result<String, KubeAPIError>] {
+        let (client, namespace, container) = (client, namespace, state.originalDaemonSet.container)
+        return await withTaskGroup(of: (Int, Result<String, KubeAPIError>).self) { group in
+            var logs: [Int: Result<String, KubeAPIError>] = [:]
+            var next = 0
+            func start() {
+                guard next < pods.count else { return }
+                let (index, name) = (next, pods[next].name)
+                next += 1
+                group.addTask {
+                    do throws(KubeAPIError) {
+                        return (index, .success(try await client.logs(pod: name, namespace: namespace, container: container)))
+                    } catch {
+                        return (index, .failure(error))
+                    }
+                }
+            }
+            for _ in 0..<Self.concurrentLogReads { start() }
+            while let (index, log) = await group.next() {
+                logs[index] = log
+                start()
+            }
+            return pods.indices.compactMap { logs[$0] }
+        }
+    }
+
+    /// After the original update strategy is back: the controller has observed it and counts every pod
+    /// updated and available (kubectl's rule), so it has nothing left to roll.
+    func awaitSettled() async throws(StepFailure) {
+        let watch = try await openWatch()
+        defer { watch.stop() }
+        var changes = watch.changes.makeAsyncIterator()
+        var revision: (generation: Int, hash: String)?
+        while true {
+            if case let (daemonSet, hash)? = try await currentRevision(watch, cache: &revision) {
+                let desired = daemonSet.desiredNumberScheduled
+                let stale = watch.snapshot.pods.filter { !$0.isCurrent(hash) }
+                if stale.isEmpty, daemonSet.updatedNumberScheduled >= desired, daemonSet.numberAvailable >= desired { return }
+                try checkDeadline("DaemonSet \(namespace)/\(daemonSet.name) to count every pod updated and available (\(stale.count) not on its template)")
+            } else {
+                try checkDeadline("the DaemonSet controller to observe DaemonSet \(namespace)/\(state.originalDaemonSet.name)")
+            }
+            try await next(watch, &changes)
+        }
+    }
+}
+
+/// The verdicts decided so far in one phase, by pod uid: each pod's log is read once it is Ready (again
+/// only while it lacks the start-up line), and only for pods the migration created.
+struct Verdicts {
+    private var decided: [String: NodeVerdict] = [:]
+    /// A final batch: each of its nodes already proved the mode in its canary batch, from the same configuration
+    /// text. One pod's log shows that the original ConfigMap reaches the pods; after it, a pod on the current
+    /// template that is Ready and has never restarted proves its node again without its log being read.
+    let sampling: Bool
+    private var sampled = false
+
+    /// A final batch whose sample has not shown the mode yet: read one log, not every one.
+    var needsSample: Bool { sampling && !sampled }
+
+    init(sampling: Bool = false) {
+        self.sampling = sampling
+    }
+
+    /// The verdict without reading the log; nil when the pod's log must be read now.
+    mutating func judge(_ pod: PodSummary) -> NodeVerdict? {
+        if let verdict = decided[pod.uid] { return verdict }
+        if let status = pod.status {
+            if case .failed = status { decided[pod.uid] = status }
+            return status
+        }
+        // A pod older than the migration was never restarted by it: Ready and not restarting is its proof.
+        guard pod.createdByMigration, !(sampling && sampled) else {
+            decided[pod.uid] = .verified
+            return .verified
+        }
+        return nil
+    }
+
+    mutating func judge(_ pod: PodSummary, log: Result<String, KubeAPIError>, mode: ProxyMode) -> NodeVerdict {
+        switch log {
+        case .success(let log):
+            let verdict = NodeVerdict.judgeLog(log, node: pod.node, pod: pod.name, mode: mode)
+            if case .pending = verdict { return verdict }
+            if verdict == .verified { sampled = true }
+            decided[pod.uid] = verdict
+            return verdict
+        case .failure(let error):
+            return .pending("node \(pod.node): the log of pod \(pod.name) cannot be read yet (\(error))")
+        }
+    }
+}
