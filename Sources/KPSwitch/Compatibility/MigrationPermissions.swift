@@ -36,7 +36,8 @@ public enum MigrationPermissions {
     public static func required(namespace: String) -> [Permission] {
         let configMaps = ["get", "list", "create", "update", "patch", "delete"].map { Permission($0, "configmaps", namespace: namespace) }
         let daemonSets = ["get", "patch", "update"].map { Permission($0, group: "apps", "daemonsets", namespace: namespace) }
-        let pods = ["list", "delete"].map { Permission($0, "pods", namespace: namespace) }
+        // create, watch, delete and pods/log: preflight's agent pods (NodeAgentRunner.permissions) as well.
+        let pods = ["list", "watch", "create", "delete"].map { Permission($0, "pods", namespace: namespace) }
             + [Permission("get", "pods", subresource: "log", namespace: namespace)]
         let leases = ["get", "create", "update", "delete"].map { Permission($0, group: "coordination.k8s.io", "leases", namespace: namespace) }
         return leases + configMaps + daemonSets + pods + [Permission("list", "nodes", namespace: nil)]
@@ -44,8 +45,13 @@ public enum MigrationPermissions {
 
     /// The required permissions the current user lacks, asked one SelfSubjectAccessReview at a time.
     public static func missing(_ client: KubeClient, namespace: String) async throws(KubeAPIError) -> [Permission] {
+        try await missing(required(namespace: namespace), client)
+    }
+
+    /// Those of `permissions` the current user lacks.
+    static func missing(_ permissions: [Permission], _ client: KubeClient) async throws(KubeAPIError) -> [Permission] {
         var missing: [Permission] = []
-        for permission in required(namespace: namespace) {
+        for permission in permissions {
             if try await !client.create(permission.review).allowed { missing.append(permission) }
         }
         return missing
