@@ -58,7 +58,7 @@ for C in 20 50; do
   /usr/bin/time -v -o "$WORK/time.$C" "$BIN/kpswitch" preflight --scope cluster --to ipvs -o json \
     --node-concurrency "$C" >"$WORK/report.$C.json" 2>"$WORK/err.$C" || status=$?
   T1=$(now_ms); R1=$(served)
-  [[ $status == 3 ]] || { echo "preflight exited $status, not 3:" >&2; cat "$WORK/err.$C" >&2; exit 1; }
+  [[ $status == 3 ]] || { echo "preflight exited $status, not 3:" >&2; cat "$WORK/err.$C" "$WORK/report.$C.json" >&2; exit 1; }
   python3 - "$WORK/report.$C.json" "$NODES" "$ABSENT" <<'PY'
 import json, sys
 report, nodes, absent = json.load(open(sys.argv[1])), int(sys.argv[2]), int(sys.argv[3])

@@ -74,6 +74,12 @@ final class AgentPods: Sendable {
         // A pid namespace of its own: when the deadline or a deletion kills unshare (--kill-child), the kernel
         // kills everything the command started, so the log pipe closes at once.
         process.arguments = ["--net", "--mount", "--pid", "--fork", "--kill-child", "/bin/sh", "-c", Self.sandbox, "kube-sim-sandbox", work.path] + argv
+        // A container sees its image's PATH and the pod's env, not kube-sim's environment (TMPDIR, say).
+        var environment = ["PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
+        for variable in pod[path: ["spec", "containers"]]?.arrayValue?.first?["env"]?.arrayValue ?? [] {
+            if let name = variable["name"]?.stringValue, let value = variable["value"]?.stringValue { environment[name] = value }
+        }
+        process.environment = environment
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
