@@ -155,7 +155,7 @@ public struct NodeAgentRunner: Sendable {
             }
         } catch {
             if Task.isCancelled { return nil }
-            return .failure("watching the agent pod failed: \(error)")
+            return .failure("watching the agent pod failed: \("\(error)".replacingOccurrences(of: agent.name, with: "kpswitch-agent-…"))")
         }
         return Task.isCancelled ? nil : .failure("the watch on the agent pod ended before it finished")
     }
@@ -173,10 +173,12 @@ public struct NodeAgentRunner: Sendable {
     }
 
     /// The API server's own words for a refused pod (RBAC was asked beforehand, so a 403 here is mostly
-    /// admission: PodSecurity, a webhook), with the pod's random name taken out so that the nodes refused
-    /// alike share one finding.
+    /// admission: PodSecurity, a webhook), or the transport's failure, with the pod's random name taken out so
+    /// that the nodes refused alike share one finding.
     static func refusal(_ error: KubeAPIError, pod: String) -> String {
-        guard let status = error.status, let message = status.message else { return "\(error)" }
+        guard let status = error.status, let message = status.message else {
+            return "\(error)".replacingOccurrences(of: pod, with: "kpswitch-agent-…")
+        }
         let said = message.replacingOccurrences(of: pod, with: "kpswitch-agent-…")
         return [status.code.map(String.init), status.reason].compactMap { $0 }.joined(separator: " ") + ": " + said
     }
