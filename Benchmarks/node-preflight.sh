@@ -51,7 +51,7 @@ usage() {
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 echo "kube-sim: $NODES nodes ($ABSENT without IPVS), podStartDelay 50ms, kube-proxy v1.34 (kubeadm objects); $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-printf "%-12s %10s %10s %12s %12s %14s\n" concurrency "wall (s)" "CPU (s)" "max RSS MiB" "requests" "requests/node"
+printf "%-12s %10s %10s %12s %12s %14s %8s\n" concurrency "wall (s)" "CPU (s)" "max RSS MiB" "requests" "requests/node" skipped
 for C in 20 50; do
   R0=$(served); T0=$(now_ms)
   status=0
@@ -68,11 +68,16 @@ named = {tuple(f["nodes"]) for f in errors}
 expected = tuple(f"absent-{i}" for i in range(1, absent + 1))
 assert named == {expected}, (named, check["findings"][:3])
 covered = {n for f in check["findings"] if f.get("subject") == "ip_vs" for n in f["nodes"]}
-assert len(covered) == nodes, f"ip_vs judged on {len(covered)} of {nodes} nodes: {[f['message'][:120] for f in check['findings']]}"
+skipped = [f for f in check["findings"] if f["severity"] == "skipped"]
+assert len(covered) + sum(len(f["nodes"]) for f in skipped) == nodes, check["findings"]
+# A node whose agent could not run counts as skipped, with its reason; the run's numbers still count.
+for f in skipped:
+    print("  skipped:", f["message"][:400], file=sys.stderr)
+print(sum(len(f["nodes"]) for f in skipped), file=open(sys.argv[1] + ".skipped", "w"))
 PY
   left=$(kubectl get pods -n kube-system -l app.kubernetes.io/managed-by=kpswitch -o name | wc -l)
   [[ $left == 0 ]] || { echo "$left agent pods left" >&2; exit 1; }
   read -r U S M < <(usage "$WORK/time.$C")
-  awk -v c="$C" -v w=$((T1 - T0)) -v u="$U" -v s="$S" -v m="$M" -v r=$((R1 - R0)) -v n="$NODES" 'BEGIN {
-    printf "%-12d %10.1f %10.2f %12.1f %12d %14.2f\n", c, w / 1000, u + s, m / 1024, r, r / n }'
+  awk -v c="$C" -v w=$((T1 - T0)) -v u="$U" -v s="$S" -v m="$M" -v r=$((R1 - R0)) -v n="$NODES" -v k="$(cat "$WORK/report.$C.json.skipped")" 'BEGIN {
+    printf "%-12d %10.1f %10.2f %12.1f %12d %14.2f %8d\n", c, w / 1000, u + s, m / 1024, r, r / n, k }'
 done
