@@ -38,6 +38,25 @@ final class AgentPods: Sendable {
     }
 
     private let running = Mutex<[String: Running]>([:])
+    /// One depmod-indexed `/lib/modules` per `ipvs:` profile, built by the first agent pod that needs it and
+    /// shared read-only by the rest: depmod per pod would dominate a thousand-node run.
+    private let modules = Mutex<[Scenario.IPVSSupport: URL]>([:])
+    private let cache = FileManager.default.temporaryDirectory.appendingPathComponent("kube-sim-modules-\(UUID().uuidString)")
+
+    deinit {
+        try? FileManager.default.removeItem(at: cache)
+    }
+
+    /// The profile's `/lib/modules` tree, built once.
+    private func modulesTree(_ ipvs: Scenario.IPVSSupport) throws -> URL {
+        try modules.withLock { built in
+            if let tree = built[ipvs] { return tree }
+            let tree = cache.appendingPathComponent("\(ipvs.rawValue)/lib/modules")
+            try Self.buildModules(tree, ipvs: ipvs)
+            built[ipvs] = tree
+            return tree
+        }
+    }
 
     /// Starts the pod's command; `done` is called once, when it exits or its deadline kills it.
     func start(uid: String, pod: JSONValue, profile: NodeProfile, done: @escaping @Sendable (Exit) -> Void) {
@@ -45,7 +64,7 @@ final class AgentPods: Sendable {
         let deadline = pod[path: ["spec", "activeDeadlineSeconds"]]?.intValue
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("kube-sim-agent-\(uid)")
         do {
-            try Self.prepare(work, profile: profile)
+            try Self.prepare(work, profile: profile, modules: modulesTree(profile.ipvs))
         } catch {
             done(Exit(code: 128, output: "kube-sim could not prepare the agent's node root: \(error)\n", deadlineExceeded: false))
             return
@@ -55,6 +74,12 @@ final class AgentPods: Sendable {
         // A pid namespace of its own: when the deadline or a deletion kills unshare (--kill-child), the kernel
         // kills everything the command started, so the log pipe closes at once.
         process.arguments = ["--net", "--mount", "--pid", "--fork", "--kill-child", "/bin/sh", "-c", Self.sandbox, "kube-sim-sandbox", work.path] + argv
+        // A container sees its image's PATH and the pod's env, not kube-sim's environment (TMPDIR, say).
+        var environment = ["PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
+        for variable in pod[path: ["spec", "containers"]]?.arrayValue?.first?["env"]?.arrayValue ?? [] {
+            if let name = variable["name"]?.stringValue, let value = variable["value"]?.stringValue { environment[name] = value }
+        }
+        process.environment = environment
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
@@ -80,6 +105,8 @@ final class AgentPods: Sendable {
             let data = pipe.fileHandleForReading.readDataToEndOfFile()
             process.waitUntilExit()
             running.withLock { _ = $0.removeValue(forKey: uid) }
+            // The link first, so that removing the work directory cannot reach the shared tree.
+            unlink(work.appendingPathComponent("lib/modules").path)
             try? FileManager.default.removeItem(at: work)
             done(Exit(code: process.terminationStatus, output: String(decoding: data, as: UTF8.self),
                       deadlineExceeded: entry.killedByDeadline.load(ordering: .sequentiallyConsistent)))
@@ -92,44 +119,49 @@ final class AgentPods: Sendable {
         for entry in gone where entry.process.isRunning { entry.kill() }
     }
 
-    /// The files the node's profile decides: `/proc/modules`, a `/lib/modules/RELEASE` tree that depmod
-    /// indexes (module files are minimal ELF objects with a `.modinfo`, enough for depmod and modprobe -n),
-    /// and `/proc/net/ip_vs` when IPVS is in the kernel.
-    static func prepare(_ work: URL, profile: NodeProfile) throws {
+    /// The files the node's profile decides: `/proc/modules`, `lib/modules` (a link to the profile's shared
+    /// tree) and `/proc/net/ip_vs` when IPVS is in the kernel.
+    static func prepare(_ work: URL, profile: NodeProfile, modules: URL) throws {
+        try FileManager.default.createDirectory(at: work.appendingPathComponent("lib"), withIntermediateDirectories: true)
+        // The sandbox bind-mounts lib/modules; mount resolves the link.
+        try FileManager.default.createSymbolicLink(at: work.appendingPathComponent("lib/modules"), withDestinationURL: modules)
+        var loaded = ["nf_conntrack 196608 1 - Live 0x0000000000000000", "nf_tables 348160 0 - Live 0x0000000000000000"]
+        if profile.ipvs == .loaded {
+            loaded += ["ip_vs 192512 0 - Live 0x0000000000000000", "ip_vs_rr 12288 0 - Live 0x0000000000000000"]
+        }
+        try (loaded.map { $0 + "\n" }.joined()).write(to: work.appendingPathComponent("modules"), atomically: true, encoding: .utf8)
+        if profile.ipvs == .loaded || profile.ipvs == .builtin {
+            try ipvsHeader.write(to: work.appendingPathComponent("ip_vs"), atomically: true, encoding: .utf8)
+        }
+    }
+
+    /// `root` (a `.../lib/modules`) holding a `RELEASE` tree that depmod indexes (module files are minimal ELF objects
+    /// with a `.modinfo`, enough for depmod and modprobe -n): files for loaded and loadable, `modules.builtin`
+    /// entries for builtin, neither for absent.
+    static func buildModules(_ root: URL, ipvs: Scenario.IPVSSupport) throws {
         let release = try String(contentsOfFile: "/proc/sys/kernel/osrelease", encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)
-        let modules = work.appendingPathComponent("lib/modules/\(release)")
+        let modules = root.appendingPathComponent(release)
         let ipvsDirectory = modules.appendingPathComponent("kernel/net/netfilter/ipvs")
         try FileManager.default.createDirectory(at: ipvsDirectory, withIntermediateDirectories: true)
         let ipvsModules = ["ip_vs"] + schedulers.map { "ip_vs_\($0)" }
-        var loaded = ["nf_conntrack 196608 1 - Live 0x0000000000000000", "nf_tables 348160 0 - Live 0x0000000000000000"]
-        var builtin: [String] = []
-        switch profile.ipvs {
-        case .loaded:
-            loaded += ["ip_vs 192512 0 - Live 0x0000000000000000", "ip_vs_rr 12288 0 - Live 0x0000000000000000"]
-        case .builtin:
-            builtin = ipvsModules.map { "kernel/net/netfilter/ipvs/\($0).ko" }
-        case .loadable, .absent:
-            break
-        }
-        if profile.ipvs == .loadable || profile.ipvs == .loaded {
+        let builtin = ipvs == .builtin ? ipvsModules.map { "kernel/net/netfilter/ipvs/\($0).ko" } : []
+        if ipvs == .loadable || ipvs == .loaded {
             for module in ipvsModules {
                 try elfModule(module).write(to: ipvsDirectory.appendingPathComponent("\(module).ko"))
             }
         }
         try (builtin.map { $0 + "\n" }.joined()).write(to: modules.appendingPathComponent("modules.builtin"), atomically: true, encoding: .utf8)
         try "".write(to: modules.appendingPathComponent("modules.order"), atomically: true, encoding: .utf8)
-        try (loaded.map { $0 + "\n" }.joined()).write(to: work.appendingPathComponent("modules"), atomically: true, encoding: .utf8)
-        if profile.ipvs == .loaded || profile.ipvs == .builtin {
-            try ipvsHeader.write(to: work.appendingPathComponent("ip_vs"), atomically: true, encoding: .utf8)
-        }
+        // depmod -b takes the directory above lib/modules.
+        let base = root.deletingLastPathComponent().deletingLastPathComponent()
         let depmod = Process()
         depmod.executableURL = URL(fileURLWithPath: "/usr/sbin/depmod")
-        depmod.arguments = ["-b", work.path, release]
+        depmod.arguments = ["-b", base.path, release]
         depmod.standardError = FileHandle.nullDevice
         try depmod.run()
         depmod.waitUntilExit()
-        guard depmod.terminationStatus == 0 else { throw KubeSimError.scenario("depmod -b \(work.path) failed") }
+        guard depmod.terminationStatus == 0 else { throw KubeSimError.scenario("depmod -b \(base.path) failed") }
     }
 
     static let schedulers = ["rr", "wrr", "lc", "wlc", "lblc", "lblcr", "sh", "dh", "sed", "nq"]

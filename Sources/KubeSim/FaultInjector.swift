@@ -33,7 +33,7 @@ public final class FaultInjector: Sendable {
     }
 
     /// Makes the next `count` requests with this verb on this resource (plural, e.g. "configmaps"; "*" for any)
-    /// fail with `code` (409, 429, 500 or 503).
+    /// fail with `code` (403, 409, 429, 500 or 503).
     public func failNext(verb: String, resource: String, code: Int, count: Int = 1) {
         state.withLock { $0.scripted.append(Scripted(verb: verb, resource: resource, code: code, remaining: count)) }
     }
@@ -85,6 +85,8 @@ public final class FaultInjector: Sendable {
         switch code {
         case nil: return nil
         case 429: return .tooManyRequests()
+        // As PodSecurity admission refuses a privileged pod in a namespace enforcing baseline.
+        case 403: return APIError(code: 403, reason: "Forbidden", message: "\(resource) is forbidden: violates PodSecurity \"baseline:latest\": injected denial")
         case 409: return APIError(code: 409, reason: "Conflict", message: "Operation cannot be fulfilled: injected conflict")
         case 503: return APIError(code: 503, reason: "ServiceUnavailable", message: "The server is currently unable to handle the request")
         default: return .internalError("injected fault")

@@ -78,7 +78,7 @@ struct CompatibilityTests {
         #expect(run.json["recommended"] as? String == "iptables")
         #expect(run.checks.keys.sorted() == Self.clusterChecks.sorted())
         #expect(run.notPassed == [])
-        #expect(run.messages("MigrationRBAC") == ["this user may do all 21 things a migration does in kube-system (SelfSubjectAccessReview)"])
+        #expect(run.messages("MigrationRBAC") == ["this user may do all 22 things a migration does in kube-system (SelfSubjectAccessReview)"])
 
         let token = try await Self.run(try Self.scenario("demo.yaml"), ["preflight", "--scope", "cluster", "--context", "kube-sim-token", "--to", "nftables"])
         #expect(token.status("MigrationRBAC") == "passed", "\(token.messages("MigrationRBAC"))")
@@ -229,7 +229,7 @@ struct CompatibilityTests {
         let run = try await Self.run(scenario, ["preflight", "--scope", "cluster", "--context", "kube-sim-token"])
         #expect(run.result.status == 3)
         #expect(run.messages("MigrationRBAC") == [
-            "this user lacks 5 of the 21 permissions a migration needs: get leases.coordination.k8s.io in kube-system, create leases.coordination.k8s.io in kube-system, update leases.coordination.k8s.io in kube-system, delete leases.coordination.k8s.io in kube-system, get pods/log in kube-system",
+            "this user lacks 5 of the 22 permissions a migration needs: get leases.coordination.k8s.io in kube-system, create leases.coordination.k8s.io in kube-system, update leases.coordination.k8s.io in kube-system, delete leases.coordination.k8s.io in kube-system, get pods/log in kube-system",
         ])
     }
 
@@ -237,7 +237,9 @@ struct CompatibilityTests {
     func runbookLinks() async throws {
         let run = try await Self.run(try Self.scenario("nodelocaldns.yaml"), ["preflight", "--scope", "cluster", "--to", "ipvs"])
         let checks = try #require(run.json["checks"] as? [[String: Any]])
-        #expect(checks.compactMap { $0["name"] as? String } == Self.clusterChecks)
+        // --to ipvs adds IPVSKernelSupport, run through agents on every node, after the cluster checks.
+        #expect(checks.compactMap { $0["name"] as? String } == Self.clusterChecks + ["IPVSKernelSupport"])
+        #expect(checks.last?["scope"] as? String == "nodes")
 
         // Without a kubeconfig, `--scope all` lists the same cluster checks as not run, so that
         // --ignore-preflight-errors accepts their names either way.

@@ -179,7 +179,9 @@ struct MigrateTests {
         let configBefore = try cluster.get("configmap", "kube-proxy")
         let dsBefore = try cluster.get("daemonset", "kube-proxy")
         let podsBefore = try cluster.pods()
-        let (result, json) = try cluster.kpswitch(["migrate", "--to", "ipvs", "--yes"])
+        // Preflight's agents find the workers without IPVS (NodeAgentPreflightTests); ignoring that lets the
+        // canary meet them, which is what this test is about.
+        let (result, json) = try cluster.kpswitch(["migrate", "--to", "ipvs", "--yes", "--ignore-preflight-errors", "IPVSKernelSupport"])
         let configAfter = try cluster.get("configmap", "kube-proxy")
         let dsAfter = try cluster.get("daemonset", "kube-proxy")
         let podsAfter = try cluster.pods()
@@ -207,7 +209,8 @@ struct MigrateTests {
         let cluster = try await Cluster.start(try Self.kubeadm(workersIPVS: .absent))
         let configBefore = try cluster.get("configmap", "kube-proxy")
         let dsBefore = try cluster.get("daemonset", "kube-proxy")
-        let (stopped, stoppedJSON) = try cluster.kpswitch(["migrate", "--to", "ipvs", "--yes", "--no-rollback"])
+        let (stopped, stoppedJSON) = try cluster.kpswitch(
+            ["migrate", "--to", "ipvs", "--yes", "--no-rollback", "--ignore-preflight-errors", "IPVSKernelSupport"])
         let (again, _) = try cluster.kpswitch(["migrate", "--to", "nftables", "--yes"])
         let (rolledBack, rollbackJSON) = try cluster.kpswitch(["rollback", "--yes"])
         let configAfter = try cluster.get("configmap", "kube-proxy")

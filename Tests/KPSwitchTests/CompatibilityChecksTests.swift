@@ -84,11 +84,12 @@ struct CompatibilityChecksTests {
         #expect(settings.iptablesLocalhostNodePorts == nil)
     }
 
-    @Test("the migration's permissions: 21, namespaced but for nodes, pods/log as a subresource")
+    @Test("the migration's permissions: 22, namespaced but for nodes, pods/log as a subresource, the agent pods' among them")
     func permissions() {
         let required = MigrationPermissions.required(namespace: "kube-system")
-        #expect(required.count == 21)
-        #expect(Set(required).count == 21)
+        #expect(required.count == 22)
+        #expect(Set(required).count == 22)
+        #expect(Set(NodeAgentRunner.permissions(namespace: "kube-system")).isSubset(of: Set(required)))
         #expect(required.last?.description == "list nodes")
         #expect(required.contains { $0.description == "get pods/log in kube-system" })
         #expect(required.contains { $0.description == "patch daemonsets.apps in kube-system" })

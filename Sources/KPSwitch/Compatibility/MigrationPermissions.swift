@@ -37,8 +37,9 @@ public enum MigrationPermissions {
         let configMaps = ["get", "list", "create", "update", "patch", "delete"].map { Permission($0, "configmaps", namespace: namespace) }
         // list and watch: a migration waits on a watch of the DaemonSet and of its pods, not on polls.
         let daemonSets = ["get", "list", "watch", "patch", "update"].map { Permission($0, group: "apps", "daemonsets", namespace: namespace) }
-        // deletecollection: a batch that is every pod left on the old template is replaced by one request.
-        let pods = ["list", "watch", "delete", "deletecollection"].map { Permission($0, "pods", namespace: namespace) }
+        // create and pods/log: preflight's agent pods (NodeAgentRunner.permissions) as well; deletecollection: a
+        // batch that is every pod left on the old template is replaced by one request.
+        let pods = ["list", "watch", "create", "delete", "deletecollection"].map { Permission($0, "pods", namespace: namespace) }
             + [Permission("get", "pods", subresource: "log", namespace: namespace)]
         let leases = ["get", "create", "update", "delete"].map { Permission($0, group: "coordination.k8s.io", "leases", namespace: namespace) }
         return leases + configMaps + daemonSets + pods + [Permission("list", "nodes", namespace: nil)]

@@ -25,6 +25,9 @@ public struct CheckName: Hashable, Comparable, Codable, Sendable, ExpressibleByS
 
 /// Where a check looks.
 public enum CheckScope: String, Codable, Sendable {
+    /// The host kpswitch runs on.
     case node
     case cluster
+    /// Every node kube-proxy runs on, each through an agent pod.
+    case nodes
 }

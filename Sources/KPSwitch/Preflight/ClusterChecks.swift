@@ -3,18 +3,13 @@ import ProxyConfig
 
 /// The cluster checks, run with a client to the API server.
 enum ClusterChecks {
-    /// `target` nil judges every mode kpswitch could move to.
-    static func checks(client: KubeClient, namespace: String, target: ProxyMode? = nil) -> [any PreflightCheck] {
-        checks(survey: ClusterSurvey(client: client, namespace: namespace), target: target)
-    }
-
     /// The cluster checks' names, in the order they run.
     static let names: [CheckName] = [
         "KubeProxyFlavour", "KubeProxyVersion", "KubeProxyRollout", "NodeKernels", "NodeReadiness", "MetalLB",
         "NodeLocalDNSCache", "LocalhostNodePorts", "ExternalIPs", "SessionAffinity", "GitOpsOwner", "MigrationRBAC",
     ]
 
-    /// Every cluster check for `target`; `advise` runs them for the mode it recommends, so the two agree.
+    /// Every cluster check for `target` (nil judges every mode kpswitch could move to); `advise` runs them for the mode it recommends, so the two agree.
     /// They share one survey, so the nodes and the Services are listed once.
     static func checks(survey: ClusterSurvey, target: ProxyMode?) -> [any PreflightCheck] {
         [

@@ -42,8 +42,8 @@ public struct Finding: Codable, Equatable, Sendable {
         Finding(.note, subject: subject, message)
     }
 
-    public static func skipped(_ reason: String, subject: String? = nil) -> Finding {
-        Finding(.skipped, subject: subject, reason)
+    public static func skipped(_ reason: String, subject: String? = nil, nodes: [String]? = nil) -> Finding {
+        Finding(.skipped, subject: subject, reason, nodes: nodes)
     }
 
     private enum CodingKeys: String, CodingKey { case severity, subject, message, remediation, ignored, nodes }

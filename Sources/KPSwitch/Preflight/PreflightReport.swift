@@ -14,11 +14,13 @@ public struct PreflightReport: Report, Equatable {
         public let scope: CheckScope
         public let findings: [Finding]
 
-        /// The worst finding decides; a check whose every finding is a skip was not run, so it did not pass.
+        /// The worst finding decides; a check whose every finding is a skip was not run, and one that could not
+        /// look at some nodes was not run there: neither passed.
         public var status: Status {
             if findings.contains(where: { $0.severity == .error }) { return .error }
             if findings.contains(where: { $0.severity == .warning }) { return .warning }
             if !findings.isEmpty && findings.allSatisfy({ $0.severity == .skipped }) { return .skipped }
+            if findings.contains(where: { $0.severity == .skipped && $0.nodes != nil }) { return .skipped }
             return .passed
         }
 

@@ -17,13 +17,21 @@ public struct PreflightRun: Sendable {
     public let loadModules: Bool
     public let ignoring: [String]
     public let scope: Scope
+    public let nodeAgents: NodeAgentOptions
+    /// True for the preflight a migration runs: a node whose agent could not run is an error, not a skip.
+    public let requireEveryNode: Bool
 
-    public init(target: ProxyMode?, scheduler: String, loadModules: Bool, ignoring: [String], scope: Scope) {
+    public init(
+        target: ProxyMode?, scheduler: String, loadModules: Bool, ignoring: [String], scope: Scope,
+        nodeAgents: NodeAgentOptions = NodeAgentOptions(), requireEveryNode: Bool = false
+    ) {
         self.target = target
         self.scheduler = scheduler
         self.loadModules = loadModules
         self.ignoring = ignoring
         self.scope = scope
+        self.nodeAgents = nodeAgents
+        self.requireEveryNode = requireEveryNode
     }
 
     public func run(
@@ -36,9 +44,13 @@ public struct PreflightRun: Sendable {
         }
         do {
             return try await access.withClient(logger: logger) { client in
-                try await run(nodeChecks + ClusterChecks.checks(client: client, namespace: access.namespace, target: target),
-                              node: node, host: scope == .cluster ? nil : node.hostname,
-                              cluster: client.config.contextName ?? client.config.server, logger: logger)
+                let survey = ClusterSurvey(client: client, namespace: access.namespace)
+                let agents = NodeAgents(survey: survey, options: nodeAgents)
+                let clusterChecks = ClusterChecks.checks(survey: survey, target: target)
+                    + AgentNodeChecks.checks(for: target, scheduler: scheduler, agents: agents, requireEveryNode: requireEveryNode)
+                return try await run(nodeChecks + clusterChecks,
+                                     node: node, host: scope == .cluster ? nil : node.hostname,
+                                     cluster: client.config.contextName ?? client.config.server, logger: logger)
             }
         } catch where scope == .all && error.status == .usageError && access.kubeconfig == nil {
             // No kubeconfig anywhere (a node without one, say): the node checks still run; the cluster's are

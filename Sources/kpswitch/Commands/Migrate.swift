@@ -125,7 +125,8 @@ struct Migrate: AsyncParsableCommand, GlobalOptionsCommand {
         try await engine.refuseBusy()
         let preflightRun = PreflightRun(
             target: request.mode, scheduler: scheduler ?? "rr", loadModules: false,
-            ignoring: preflight.ignorePreflightErrors.flatMap(\.names), scope: .cluster)
+            ignoring: preflight.ignorePreflightErrors.flatMap(\.names), scope: .cluster,
+            nodeAgents: preflight.nodeAgents, requireEveryNode: true)
         let checks = try await preflightRun.run(node: Adapters.localNode(), ipvs: Adapters.localIPVS(), cluster: global.clusterAccess)
         if checks.isBlocking {
             renderer.render(checks)

@@ -9,8 +9,10 @@ struct Preflight: AsyncParsableCommand, GlobalOptionsCommand {
             loadable), the IPVS netlink family, ipset, nftables kernel and nft versions, the iptables \
             backend in use, leftovers of other modes. Cluster checks (with a kubeconfig): kube-proxy's \
             flavour and configured mode, scale, compatibility (MetalLB, NodeLocal DNSCache, GitOps \
-            owners), RBAC. A check that cannot run here is reported as skipped with the reason, never \
-            as passed.
+            owners), RBAC. With --to ipvs, the cluster scope also checks the IPVS modules on every node \
+            kube-proxy runs on, through a short-lived agent pod per node, deleted when done (kube-proxy's \
+            image; --node-image, --node-concurrency, --node-timeout). A check that cannot run here, or on \
+            a node, is reported as skipped with the reason, never as passed.
 
             Exit status 3 when an error-level check fails.
 
@@ -48,7 +50,8 @@ struct Preflight: AsyncParsableCommand, GlobalOptionsCommand {
     func run() async throws {
         let run = PreflightRun(
             target: to, scheduler: scheduler ?? "rr", loadModules: loadModules,
-            ignoring: preflight.ignorePreflightErrors.flatMap(\.names), scope: scope.preflightScope)
+            ignoring: preflight.ignorePreflightErrors.flatMap(\.names), scope: scope.preflightScope,
+            nodeAgents: preflight.nodeAgents)
         let report = try await run.run(node: Adapters.localNode(), ipvs: Adapters.localIPVS(), cluster: global.clusterAccess)
         Renderer(options: global).render(report)
         if report.isBlocking { throw ExitCode(ExitStatus.preflightFailed.rawValue) }

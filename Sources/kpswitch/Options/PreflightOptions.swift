@@ -1,4 +1,5 @@
 import ArgumentParser
+import KPSwitch
 
 /// The preflight knobs shared by `preflight` and `migrate`.
 struct PreflightOptions: ParsableArguments {
@@ -8,7 +9,34 @@ struct PreflightOptions: ParsableArguments {
         valueName: "name,..."))
     var ignorePreflightErrors: [IgnoredChecks] = []
 
+    @Option(help: ArgumentHelp(
+        "Image for the agent pods that check each node (default: kube-proxy's own image).",
+        discussion: "It needs sh, cat, grep, wc and kmod; kube-proxy's image has them.",
+        valueName: "image"))
+    var nodeImage: String?
+
+    @Option(help: ArgumentHelp("How many agent pods run at once.", valueName: "n"))
+    var nodeConcurrency: Int = NodeAgentRunner.defaultConcurrency
+
+    @Option(
+        help: ArgumentHelp(
+            "How long an agent pod may run (its activeDeadlineSeconds, default 60s); a node whose agent has not finished 15s later is skipped.",
+            valueName: "duration"),
+        transform: { try DurationArgument(parsing: $0) })
+    var nodeTimeout: DurationArgument?
+
+    var nodeAgents: NodeAgentOptions {
+        NodeAgentOptions(
+            image: nodeImage, concurrency: nodeConcurrency,
+            deadlineSeconds: nodeTimeout.map { Int($0.duration.components.seconds) } ?? NodeAgentRunner.defaultDeadlineSeconds)
+    }
+
     func validate() throws {
+        if nodeConcurrency < 1 { throw ValidationError("--node-concurrency must be at least 1.") }
+        if let nodeTimeout, nodeTimeout.duration < .seconds(1) {
+            throw ValidationError("--node-timeout must be at least 1s (activeDeadlineSeconds counts whole seconds).")
+        }
+        if nodeImage?.isEmpty == true { throw ValidationError("--node-image needs an image reference, e.g. registry.k8s.io/kube-proxy:v1.34.0.") }
         let names = ignorePreflightErrors.flatMap(\.names)
         if ignorePreflightErrors.contains(where: \.includesAll) && names.count > 1 {
             throw ValidationError("--ignore-preflight-errors: 'all' ignores every check; give it alone.")

@@ -29,6 +29,12 @@ public struct NodeAgentRunner: Sendable {
     /// The pod's `activeDeadlineSeconds`; kpswitch gives up waiting a little after it.
     public let deadlineSeconds: Int
 
+    /// What running agent pods asks of the API in `namespace`, as RBAC permissions.
+    static func permissions(namespace: String) -> [Permission] {
+        ["create", "watch", "delete"].map { Permission($0, "pods", namespace: namespace) }
+            + [Permission("get", "pods", subresource: "log", namespace: namespace)]
+    }
+
     public static let defaultConcurrency = 20
     public static let defaultDeadlineSeconds = 60
     /// How long past the pod's deadline kpswitch waits for the kubelet to report it.
@@ -83,7 +89,7 @@ public struct NodeAgentRunner: Sendable {
             created = .failure(error)
         }
         if case .failure(let error) = created {
-            return fail("the agent pod could not be created: \(error)")
+            return fail("the agent pod could not be created: \(Self.refusal(error, pod: agent.name))")
         }
         let outcome = await finish(agent)
         // An unstructured task does not inherit the caller's cancellation, so Ctrl-C still deletes the pod.
@@ -149,7 +155,7 @@ public struct NodeAgentRunner: Sendable {
             }
         } catch {
             if Task.isCancelled { return nil }
-            return .failure("watching the agent pod failed: \(error)")
+            return .failure("watching the agent pod failed: \("\(error)".replacingOccurrences(of: agent.name, with: "kpswitch-agent-…"))")
         }
         return Task.isCancelled ? nil : .failure("the watch on the agent pod ended before it finished")
     }
@@ -164,6 +170,17 @@ public struct NodeAgentRunner: Sendable {
             return message.map { "\(reason): \($0)" } ?? reason
         }
         return nil
+    }
+
+    /// The API server's own words for a refused pod (RBAC was asked beforehand, so a 403 here is mostly
+    /// admission: PodSecurity, a webhook), or the transport's failure, with the pod's random name taken out so
+    /// that the nodes refused alike share one finding.
+    static func refusal(_ error: KubeAPIError, pod: String) -> String {
+        guard let status = error.status, let message = status.message else {
+            return "\(error)".replacingOccurrences(of: pod, with: "kpswitch-agent-…")
+        }
+        let said = message.replacingOccurrences(of: pod, with: "kpswitch-agent-…")
+        return [status.code.map(String.init), status.reason].compactMap { $0 }.joined(separator: " ") + ": " + said
     }
 
     static func why(_ pod: Pod) -> String {

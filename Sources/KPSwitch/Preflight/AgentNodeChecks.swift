@@ -1,0 +1,170 @@
+import KubeAPI
+
+/// How preflight runs agent pods: `--node-image`, `--node-concurrency` and `--node-timeout`.
+public struct NodeAgentOptions: Sendable {
+    public let image: String?
+    public let concurrency: Int
+    /// The pods' `activeDeadlineSeconds`.
+    public let deadlineSeconds: Int
+
+    public init(
+        image: String? = nil, concurrency: Int = NodeAgentRunner.defaultConcurrency,
+        deadlineSeconds: Int = NodeAgentRunner.defaultDeadlineSeconds
+    ) {
+        self.image = image
+        self.concurrency = concurrency
+        self.deadlineSeconds = deadlineSeconds
+    }
+}
+
+/// The node checks cluster preflight runs on every node kube-proxy runs on, through agent pods: only those
+/// that need facts the API cannot give. iptables needs none; nftables' one fact, the kernel version, the
+/// API gives (NodeKernels), so neither target starts a pod.
+enum AgentNodeChecks {
+    static func checks(
+        for target: ProxyMode?, scheduler: String, agents: NodeAgents, requireEveryNode: Bool
+    ) -> [any PreflightCheck] {
+        guard target == .ipvs else { return [] }
+        return [
+            AcrossNodes(name: "IPVSKernelSupport", agents: agents, requireEveryNode: requireEveryNode) {
+                IPVSKernelSupport(node: $0, scheduler: scheduler)
+            },
+        ]
+    }
+}
+
+/// Every kube-proxy node's agent facts for one preflight run, gathered once and shared by the checks.
+actor NodeAgents {
+    enum Gathered: Sendable {
+        /// The nodes in ProxyNodes order, each with its facts or why it has none.
+        case ran(nodes: [String], results: [String: Result<AgentNode, NodeAgentFailure>], leftOut: String?)
+        /// No agent ran: why, and the nodes it would have run on when they are known.
+        case notRun(reason: String, nodes: [String]?)
+    }
+
+    let survey: ClusterSurvey
+    let options: NodeAgentOptions
+    private var gathered: Gathered?
+
+    init(survey: ClusterSurvey, options: NodeAgentOptions) {
+        self.survey = survey
+        self.options = options
+    }
+
+    func gather() async -> Gathered {
+        if let gathered { return gathered }
+        let result = await run()
+        gathered = result
+        return result
+    }
+
+    private func run() async -> Gathered {
+        let fleet: ProxyNodes
+        do {
+            fleet = try await survey.proxyNodes()
+        } catch {
+            return .notRun(reason: "could not list the nodes: \(KPSwitchError(error).message)", nodes: nil)
+        }
+        let nodes = fleet.nodes.map(\.name)
+        let template: JSONValue
+        do {
+            guard let daemonSet = try await survey.kubeProxy().daemonSet,
+                let spec = daemonSet.json[path: ["spec", "template"]]
+            else {
+                return .notRun(reason: "kube-proxy runs without a DaemonSet whose pod template the agents could copy", nodes: nodes)
+            }
+            template = spec
+        } catch {
+            return .notRun(reason: "kube-proxy's DaemonSet, whose pod template the agents copy, could not be read: \(KPSwitchError(error).message)", nodes: nodes)
+        }
+        let namespace = survey.namespace
+        let missing: [Permission]
+        do {
+            missing = try await MigrationPermissions.missing(survey.client, namespace: namespace, of: NodeAgentRunner.permissions(namespace: namespace))
+        } catch {
+            return .notRun(reason: "could not ask the API server whether this user may run agent pods (SelfSubjectAccessReview): \(error)", nodes: nodes)
+        }
+        if !missing.isEmpty {
+            return .notRun(
+                reason: "this user may not \(missing.map(\.description).joined(separator: ", ")), which running an agent pod on each node needs; "
+                    + "grant it, or run 'kpswitch preflight --scope node' as root on each node",
+                nodes: nodes)
+        }
+        // A NotReady node's kubelet would leave the pod pending until the deadline: say so at once instead.
+        let notReady = Set(fleet.nodes.filter { !$0.isReady }.map(\.name))
+        let runner = NodeAgentRunner(
+            client: survey.client, namespace: namespace, template: template, image: options.image,
+            concurrency: options.concurrency, deadlineSeconds: options.deadlineSeconds)
+        var results = await runner.inspect(nodes: nodes.filter { !notReady.contains($0) })
+        for node in notReady {
+            results[node] = .failure(NodeAgentFailure(node: node, reason: "the node is NotReady, so its kubelet would not start an agent pod"))
+        }
+        return .ran(nodes: nodes, results: results, leftOut: fleet.leftOutSentence)
+    }
+}
+
+/// One node check run on every node through its agent, one finding per distinct outcome naming its nodes:
+/// `2 of 5 nodes: worker-3, worker-4: ip_vs is not loaded, ...`, with every node in `nodes`. A node whose
+/// agent could not run is skipped for that node with the reason, never passed; for a migration
+/// (`requireEveryNode`) that is an error, because the new mode would meet that node unchecked.
+struct AcrossNodes: PreflightCheck {
+    let name: CheckName
+    let scope: CheckScope = .nodes
+    let agents: NodeAgents
+    let requireEveryNode: Bool
+    let check: @Sendable (AgentNode) -> any PreflightCheck
+
+    func run() async -> [Finding] {
+        switch await agents.gather() {
+        case .notRun(let reason, let nodes):
+            return [unchecked(reason, nodes: nodes, total: nodes?.count ?? 0)]
+        case .ran(let nodes, let results, let leftOut):
+            guard !nodes.isEmpty else { return [.skipped("kube-proxy's DaemonSet runs on no Linux node, so no node was checked")] }
+            var outcomes: [Finding] = []
+            var nodesOf: [Int: [String]] = [:]
+            for node in nodes {
+                let findings: [Finding]
+                switch results[node] {
+                case .success(let agent)?: findings = await check(agent).run()
+                case .failure(let failure)?: findings = [.skipped("its agent could not run: \(failure.reason)")]
+                case nil: findings = [.skipped("its agent could not run: no result")]
+                }
+                for finding in findings {
+                    let index = outcomes.firstIndex(of: finding) ?? {
+                        outcomes.append(finding)
+                        return outcomes.count - 1
+                    }()
+                    nodesOf[index, default: []].append(node)
+                }
+            }
+            // The worst outcomes first, each kind in the order the nodes first showed it.
+            let rank: [Finding.Severity: Int] = [.error: 0, .skipped: 1, .warning: 2, .note: 3]
+            let order = outcomes.indices.sorted { (rank[outcomes[$0].severity] ?? 4, $0) < (rank[outcomes[$1].severity] ?? 4, $1) }
+            var findings = order.map { index in
+                let outcome = outcomes[index], named = nodesOf[index] ?? []
+                if outcome.severity == .skipped { return unchecked(outcome.message, nodes: named, total: nodes.count) }
+                return Finding(
+                    outcome.severity, subject: outcome.subject, "\(Self.which(named, of: nodes.count)): \(outcome.message)",
+                    remediation: outcome.remediation, nodes: named)
+            }
+            if let leftOut { findings.append(.note(leftOut)) }
+            return findings
+        }
+    }
+
+    /// Nodes this check could not look at: skipped, or for a migration an error.
+    func unchecked(_ reason: String, nodes: [String]?, total: Int) -> Finding {
+        let message = nodes.map { "\(Self.which($0, of: total)): \(reason)" } ?? reason
+        guard requireEveryNode else { return .skipped(message, nodes: nodes) }
+        return .error(
+            "\(message); a migration would switch them unchecked",
+            remediation: "Fix what kept the agent from running and retry, or pass --ignore-preflight-errors=\(name) to migrate those nodes unchecked.",
+            nodes: nodes)
+    }
+
+    /// `all 5 nodes`, `node worker-1`, or `2 of 5 nodes: worker-3, worker-4` (the first few names).
+    static func which(_ nodes: [String], of total: Int) -> String {
+        if nodes.count == total { return total == 1 ? "node \(nodes[0])" : "all \(total) nodes" }
+        return "\(nodes.count) of \(total) nodes: \(Sample(nodes).listed)"
+    }
+}
