@@ -55,6 +55,11 @@ public final class KubeClient: Sendable {
             timeout: .init(connect: .seconds(10)))
         // Fail a connection attempt at once: RetryPolicy decides what is retried, and a refused certificate is not.
         configuration.connectionPool.retryConnectionEstablishment = false
+        // kpswitch holds many long requests at once: a watch per agent pod (--node-concurrency, up to 100), the
+        // rollout's watches, concurrent log reads. Against an API server speaking HTTP/2 they share one
+        // connection; over HTTP/1.1 (kube-sim, HTTP/1.1-only proxies) each needs its own, and AsyncHTTPClient's
+        // default of 8 made the ninth wait for a connection until it failed (Benchmarks/node-preflight.md).
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 128
         // tls-server-name: address the request to that name (SNI and certificate check use it) while the
         // connection goes to the server's real host.
         if let serverName = config.tls.serverName, let components = URLComponents(string: server),

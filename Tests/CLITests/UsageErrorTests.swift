@@ -28,6 +28,8 @@ struct UsageErrorTests {
         Case(arguments: ["migrate", "--to", "ipvs", "--cleanup", "everything"], mentions: ["--cleanup"]),
         Case(arguments: ["migrate", "--resume", "--dry-run"], mentions: ["--resume", "--dry-run"]),
         Case(arguments: ["migrate", "--resume", "--to", "ipvs"], mentions: ["--resume", "--to"]),
+        Case(arguments: ["preflight", "--to", "ipvs", "--node-concurrency", "0"], mentions: ["--node-concurrency", "1 to 100"]),
+        Case(arguments: ["migrate", "--to", "ipvs", "--node-concurrency", "500"], mentions: ["--node-concurrency", "1 to 100"]),
         Case(arguments: ["migrate", "--to", "ipvs", "--ignore-preflight-errors", "all,IPSetVersion"], mentions: ["--ignore-preflight-errors", "'all'"]),
         Case(arguments: ["migrate", "--to", "ipvs", "--ignore-preflight-errors", "a,,b"], mentions: ["--ignore-preflight-errors"]),
         Case(arguments: ["preflight", "--to", "iptables", "--scheduler", "rr"], mentions: ["--scheduler"]),

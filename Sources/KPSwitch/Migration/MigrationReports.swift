@@ -24,10 +24,15 @@ public struct MigrationPlanReport: Report {
 
     /// Preflight's warnings, ignored errors among them, as `[WARNING Name] message`: a check that found nothing
     /// adds nothing, so the plan repeats no generic sentence a check has already settled.
+    /// Nodes a check could not look at are a risk too: the new mode would meet them unchecked.
     static func risks(from preflight: PreflightReport?) -> [String] {
         (preflight?.checks ?? []).flatMap { check in
-            check.findings.filter { $0.severity == .warning }.map { finding in
-                "[WARNING \(check.name)]\(finding.ignored ? " (ignored error)" : ""): \(finding.message)"
+            check.findings.compactMap { finding in
+                switch finding.severity {
+                case .warning: "[WARNING \(check.name)]\(finding.ignored ? " (ignored error)" : ""): \(finding.message)"
+                case .skipped where check.scope == .nodes: "[SKIPPED \(check.name)]: \(finding.message)"
+                default: nil
+                }
             }
         }
     }

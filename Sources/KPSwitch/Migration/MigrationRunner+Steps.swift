@@ -278,7 +278,7 @@ extension MigrationRunner {
                         // The batch is every pod left on another template: one request replaces them all.
                         try await deleteStalePods(selector: watch.selector, notOn: hash)
                     } else {
-                        for pod in stale where wanted.contains(pod.node) { try await deletePod(pod.name) }
+                        try await deletePods(stale.filter { wanted.contains($0.node) }.map(\.name))
                     }
                     deleted = true
                 }
@@ -294,6 +294,21 @@ extension MigrationRunner {
 
     func deletePod(_ name: String) async throws(StepFailure) {
         try await deleteOnce { () async throws(KubeAPIError) in try await client.delete(Pod.self, name: name, namespace: namespace) }
+    }
+
+    /// Deletes `concurrentRequests` at a time; one that fails is deleted again through `deletePod`, alone, so an outage is
+    /// waited for (and reported) once and any other error stops the step as before.
+    func deletePods(_ names: [String]) async throws(StepFailure) {
+        let (client, namespace) = (client, namespace)
+        let outcomes = await concurrently(names, limit: Self.concurrentRequests) { name -> Bool in
+            do throws(KubeAPIError) {
+                try await client.delete(Pod.self, name: name, namespace: namespace)
+                return true
+            } catch {
+                return error.kind == .notFound
+            }
+        }
+        for (name, deleted) in zip(names, outcomes) where !deleted { try await deletePod(name) }
     }
 
     /// Deletes, in one request, every pod of the DaemonSet's `selector` whose template hash is not `hash`.

@@ -209,9 +209,9 @@ extension MigrationRunner {
 }
 
 extension MigrationRunner {
-    /// How many pod logs a waiting phase reads at once: a batch of a hundred new pods waits for ten round
-    /// trips, not a hundred.
-    static let concurrentLogReads = 10
+    /// How many pod logs a phase reads, or pods it deletes, at once: a batch of a hundred pods waits for ten
+    /// round trips, not a hundred.
+    static let concurrentRequests = 10
 
     /// The verdicts on `pods`, in their order, reading the logs `verdicts` cannot decide without (only the
     /// sample's while a final batch has none yet) `concurrentLogReads` at a time.
@@ -228,27 +228,12 @@ extension MigrationRunner {
 
     private func readLogs(_ pods: [PodSummary]) async -> [Result<String, KubeAPIError>] {
         let (client, namespace, container) = (client, namespace, state.originalDaemonSet.container)
-        return await withTaskGroup(of: (Int, Result<String, KubeAPIError>).self) { group in
-            var logs: [Int: Result<String, KubeAPIError>] = [:]
-            var next = 0
-            func start() {
-                guard next < pods.count else { return }
-                let (index, name) = (next, pods[next].name)
-                next += 1
-                group.addTask {
-                    do throws(KubeAPIError) {
-                        return (index, .success(try await client.logs(pod: name, namespace: namespace, container: container)))
-                    } catch {
-                        return (index, .failure(error))
-                    }
-                }
+        return await concurrently(pods.map(\.name), limit: Self.concurrentRequests) { name in
+            do throws(KubeAPIError) {
+                return .success(try await client.logs(pod: name, namespace: namespace, container: container))
+            } catch {
+                return .failure(error)
             }
-            for _ in 0..<Self.concurrentLogReads { start() }
-            while let (index, log) = await group.next() {
-                logs[index] = log
-                start()
-            }
-            return pods.indices.compactMap { logs[$0] }
         }
     }
 
@@ -270,6 +255,28 @@ extension MigrationRunner {
             }
             try await next(watch, &changes)
         }
+    }
+}
+
+/// `body` of every item, at most `limit` at a time; the results in the items' order.
+func concurrently<Item: Sendable, Output: Sendable>(
+    _ items: [Item], limit: Int, _ body: @escaping @Sendable (Item) async -> Output
+) async -> [Output] {
+    await withTaskGroup(of: (Int, Output).self) { group in
+        var outputs: [Int: Output] = [:]
+        var next = 0
+        func start() {
+            guard next < items.count else { return }
+            let (index, item) = (next, items[next])
+            next += 1
+            group.addTask { (index, await body(item)) }
+        }
+        for _ in 0..<limit { start() }
+        while let (index, output) = await group.next() {
+            outputs[index] = output
+            start()
+        }
+        return items.indices.compactMap { outputs[$0] }
     }
 }
 

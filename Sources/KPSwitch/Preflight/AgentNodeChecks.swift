@@ -6,14 +6,17 @@ public struct NodeAgentOptions: Sendable {
     public let concurrency: Int
     /// The pods' `activeDeadlineSeconds`.
     public let deadlineSeconds: Int
+    /// Why no agent pod may be started (`migrate --dry-run` changes nothing in the cluster), or nil.
+    public let withheld: String?
 
     public init(
         image: String? = nil, concurrency: Int = NodeAgentRunner.defaultConcurrency,
-        deadlineSeconds: Int = NodeAgentRunner.defaultDeadlineSeconds
+        deadlineSeconds: Int = NodeAgentRunner.defaultDeadlineSeconds, withheld: String? = nil
     ) {
         self.image = image
         self.concurrency = concurrency
         self.deadlineSeconds = deadlineSeconds
+        self.withheld = withheld
     }
 }
 
@@ -66,6 +69,7 @@ actor NodeAgents {
             return .notRun(reason: "could not list the nodes: \(KPSwitchError(error).message)", nodes: nil)
         }
         let nodes = fleet.nodes.map(\.name)
+        if let withheld = options.withheld { return .notRun(reason: withheld, nodes: nodes) }
         let template: JSONValue
         do {
             guard let daemonSet = try await survey.kubeProxy().daemonSet,

@@ -68,6 +68,9 @@ struct Migrate: AsyncParsableCommand, GlobalOptionsCommand {
     @Flag(help: "Print the plan and stop; nothing is changed.")
     var dryRun = false
 
+    static let dryRunStartsNoPods =
+        "--dry-run starts no agent pods, so no node was checked; 'kpswitch preflight --scope cluster --to ipvs' checks every node"
+
     @Flag(name: [.short, .long], help: "Do not ask for confirmation (required without a terminal).")
     var yes = false
 
@@ -126,7 +129,8 @@ struct Migrate: AsyncParsableCommand, GlobalOptionsCommand {
         let preflightRun = PreflightRun(
             target: request.mode, scheduler: scheduler ?? "rr", loadModules: false,
             ignoring: preflight.ignorePreflightErrors.flatMap(\.names), scope: .cluster,
-            nodeAgents: preflight.nodeAgents, requireEveryNode: true)
+            // A dry run changes nothing in the cluster, agent pods included; preflight --scope cluster runs them.
+            nodeAgents: preflight.nodeAgents(withheld: dryRun ? Self.dryRunStartsNoPods : nil), requireEveryNode: !dryRun)
         let checks = try await preflightRun.run(node: Adapters.localNode(), ipvs: Adapters.localIPVS(), cluster: global.clusterAccess)
         if checks.isBlocking {
             renderer.render(checks)

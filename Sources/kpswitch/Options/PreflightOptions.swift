@@ -15,7 +15,7 @@ struct PreflightOptions: ParsableArguments {
         valueName: "image"))
     var nodeImage: String?
 
-    @Option(help: ArgumentHelp("How many agent pods run at once.", valueName: "n"))
+    @Option(help: ArgumentHelp("How many agent pods run at once (1 to 100).", valueName: "n"))
     var nodeConcurrency: Int = NodeAgentRunner.defaultConcurrency
 
     @Option(
@@ -25,14 +25,18 @@ struct PreflightOptions: ParsableArguments {
         transform: { try DurationArgument(parsing: $0) })
     var nodeTimeout: DurationArgument?
 
-    var nodeAgents: NodeAgentOptions {
+    var nodeAgents: NodeAgentOptions { nodeAgents(withheld: nil) }
+
+    func nodeAgents(withheld: String?) -> NodeAgentOptions {
         NodeAgentOptions(
             image: nodeImage, concurrency: nodeConcurrency,
-            deadlineSeconds: nodeTimeout.map { Int($0.duration.components.seconds) } ?? NodeAgentRunner.defaultDeadlineSeconds)
+            deadlineSeconds: nodeTimeout.map { Int($0.duration.components.seconds) } ?? NodeAgentRunner.defaultDeadlineSeconds,
+            withheld: withheld)
     }
 
     func validate() throws {
-        if nodeConcurrency < 1 { throw ValidationError("--node-concurrency must be at least 1.") }
+        // Each running agent holds a watch; the API client keeps at most 128 connections to one server.
+        if !(1...100).contains(nodeConcurrency) { throw ValidationError("--node-concurrency must be from 1 to 100; got \(nodeConcurrency).") }
         if let nodeTimeout, nodeTimeout.duration < .seconds(1) {
             throw ValidationError("--node-timeout must be at least 1s (activeDeadlineSeconds counts whole seconds).")
         }
