@@ -121,7 +121,7 @@ struct APIOutageTests {
             let start = try #require(began.value, "the outage never began: \(stopped)")
             #expect(stopped.status == 5, "\(stopped)")
             // The limit, one retry interval (5 s), and the process' exit under load.
-            #expect(ended - start <= limit + .seconds(5) + .seconds(3), "stopped \(ended - start) after the outage began")
+            #expect(ended - start <= limit + .seconds(5) + .seconds(3), "stopped \(ended - start) after the outage began: \(stopped)")
             let message = stopped.stdout + stopped.stderr
             #expect(message.contains("unreachable for 6s") && message.contains("kpswitch migrate --resume")
                     && message.contains("kpswitch rollback") && message.contains("replacing kube-proxy on 1 node(s) (batch 1)"),

@@ -89,15 +89,22 @@ public struct NodeAgentRunner: Sendable {
             created = .failure(error)
         }
         if case .failure(let error) = created {
+            // Without an answer (Ctrl-C or a dropped connection while the create was in flight) the pod may
+            // exist all the same: delete it by name, which costs a 404 when it does not.
+            if error.status == nil { await delete(agent) }
             return fail("the agent pod could not be created: \(Self.refusal(error, pod: agent.name))")
         }
         let outcome = await finish(agent)
-        // An unstructured task does not inherit the caller's cancellation, so Ctrl-C still deletes the pod.
+        await delete(agent)
+        return outcome.mapError { NodeAgentFailure(node: node, reason: $0.reason) }
+    }
+
+    /// An unstructured task does not inherit the caller's cancellation, so Ctrl-C still deletes the pod.
+    private func delete(_ agent: NodeAgentPod) async {
         let client = client, namespace = namespace
         await Task {
             try? await client.delete(Pod.self, name: agent.name, namespace: namespace)
         }.value
-        return outcome.mapError { NodeAgentFailure(node: node, reason: $0.reason) }
     }
 
     /// Waits for the pod to end (or the deadline to pass) and parses its log.
@@ -128,12 +135,20 @@ public struct NodeAgentRunner: Sendable {
         case .failure(let error):
             return .failure("the agent pod's log could not be read: \(error)")
         case .success(let text):
-            if pod.phase == "Failed" {
-                return .failure("the agent pod failed: \(Self.why(pod))\(text.isEmpty ? "" : "; its log ends: \(text.suffix(200))")")
-            }
+            // A log that parses is whole by its framing, so it holds even when the pod then failed (its deadline
+            // passed after the end line, say); one that does not is reported with the pod's own reason first.
+            let parsed: Result<AgentNode, NodeAgentLogError>
             do throws(NodeAgentLogError) {
-                return .success(try AgentNode(log: NodeAgentLog(parsing: text, nonce: agent.nonce)))
+                parsed = .success(try AgentNode(log: NodeAgentLog(parsing: text, nonce: agent.nonce)))
             } catch {
+                parsed = .failure(error)
+            }
+            switch parsed {
+            case .success(let node):
+                return .success(node)
+            case .failure where pod.phase == "Failed":
+                return .failure("the agent pod failed: \(Self.why(pod))\(text.isEmpty ? "" : "; its log ends: \(text.suffix(200))")")
+            case .failure(let error):
                 return .failure(AgentProblem(error.description))
             }
         }
