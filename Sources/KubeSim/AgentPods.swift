@@ -131,8 +131,33 @@ final class AgentPods: Sendable {
         }
         try (loaded.map { $0 + "\n" }.joined()).write(to: work.appendingPathComponent("modules"), atomically: true, encoding: .utf8)
         if profile.ipvs == .loaded || profile.ipvs == .builtin {
-            try ipvsHeader.write(to: work.appendingPathComponent("ip_vs"), atomically: true, encoding: .utf8)
+            let table = ipvsHeader + profile.ipvsServices.compactMap(procLine).map { $0 + "\n" }.joined()
+            try table.write(to: work.appendingPathComponent("ip_vs"), atomically: true, encoding: .utf8)
         }
+    }
+
+    /// `TCP 10.96.0.1:443` as ip_vs_info_seq_show prints it (`%s  %08X:%04X %s`): `TCP  0A600001:01BB rr`;
+    /// IPv6 as `[%pI6]:%04X`, each group four hex digits. Nil when it is not that shape.
+    static func procLine(_ service: String) -> String? {
+        let parts = service.split(separator: " ")
+        guard parts.count == 2, ["TCP", "UDP", "SCTP"].contains(parts[0]),
+            let colon = parts[1].lastIndex(of: ":"), let port = UInt16(parts[1][parts[1].index(after: colon)...])
+        else { return nil }
+        var host = String(parts[1][..<colon])
+        let hex: String
+        if host.hasPrefix("[") && host.hasSuffix("]") {
+            host = String(host.dropFirst().dropLast())
+            var address = in6_addr()
+            guard inet_pton(AF_INET6, host, &address) == 1 else { return nil }
+            let bytes = withUnsafeBytes(of: &address) { Array($0) }
+            let groups = stride(from: 0, to: 16, by: 2).map { String(format: "%02x%02x", bytes[$0], bytes[$0 + 1]) }
+            hex = "[\(groups.joined(separator: ":"))]"
+        } else {
+            var address = in_addr()
+            guard inet_pton(AF_INET, host, &address) == 1 else { return nil }
+            hex = String(format: "%08X", UInt32(bigEndian: address.s_addr))
+        }
+        return "\(parts[0])  \(hex):\(String(format: "%04X", port)) rr"
     }
 
     /// `root` (a `.../lib/modules`) holding a `RELEASE` tree that depmod indexes (module files are minimal ELF objects

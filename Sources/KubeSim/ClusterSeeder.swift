@@ -69,7 +69,7 @@ struct ClusterSeeder {
                 let ip = "10.0.\(index / 250).\(10 + index % 250)"
                 kubelet.register(NodeProfile(name: name, internalIP: ip, kernelVersion: group.kernelVersion,
                                              ipvs: group.ipvs, nftVersion: group.nftVersion, kubeletRunning: group.ready,
-                                             startsAgents: group.startsAgents))
+                                             startsAgents: group.startsAgents, ipvsServices: group.ipvsServices))
                 var labels: JSONValue = [
                     "beta.kubernetes.io/arch": "amd64", "beta.kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
                     "kubernetes.io/hostname": .string(name), "kubernetes.io/os": .string(group.os),

@@ -103,6 +103,8 @@ struct NodeProfile: Sendable {
     var kubeletRunning = true
     /// False for a node whose kubelet never starts kpswitch's agent pods (Pending until deleted).
     var startsAgents = true
+    /// Virtual servers in the node's IPVS table (`TCP 10.96.0.1:443`).
+    var ipvsServices: [String] = []
 }
 
 /// Decides what kube-proxy does at start on a node, and writes the log lines it would print.

@@ -28,6 +28,9 @@ public struct Scenario: Sendable {
         public var os: String
         /// False: the nodes' kubelets never start kpswitch's agent pods (`agentPods: never`).
         public var startsAgents = true
+        /// IPVS virtual servers the nodes' tables hold (`TCP 10.96.0.1:443`), shown to agent pods in
+        /// `/proc/net/ip_vs`; only where the `ipvs:` profile has the module in the kernel (loaded, builtin).
+        public var ipvsServices: [String] = []
 
         public init(
             namePrefix: String, count: Int, kernelVersion: String = "6.1.0-28-amd64", ipvs: IPVSSupport = .loadable,
@@ -272,6 +275,15 @@ public struct Scenario: Sendable {
                     throw KubeSimError.scenario("\(where_).agentPods: '\(v)' is not one of run, never")
                 }
                 g.startsAgents = v == "run"
+            }
+            if let v = group["ipvsServices"] {
+                guard let list = v.arrayValue?.compactMap(\.stringValue), list.count == v.arrayValue?.count else {
+                    throw KubeSimError.scenario("\(where_).ipvsServices must be a list like ['TCP 10.96.0.1:443']")
+                }
+                for service in list where AgentPods.procLine(service) == nil {
+                    throw KubeSimError.scenario("\(where_).ipvsServices: '\(service)' is not 'TCP|UDP|SCTP ADDRESS:PORT'")
+                }
+                g.ipvsServices = list
             }
             nodeGroups.append(g)
         }

@@ -217,4 +217,33 @@ struct NodeAgentPreflightTests {
         #expect(checked.messages("MigrationRBAC").first?.contains("create pods in kube-system") == true)
         #expect(after.agentPods.isEmpty)
     }
+
+    @Test("virtual servers through agents are judged against the Services: a ClusterIP's or a NodePort's is kube-proxy's, another is foreign, naming its nodes")
+    func foreignVirtualServers() async throws {
+        var legacy = Scenario.NodeGroup(namePrefix: "legacy", count: 2, ipvs: .loaded)
+        legacy.ipvsServices = ["TCP 10.96.0.1:443", "TCP 10.0.0.11:30080", "TCP 192.168.77.7:8080"]
+        var scenario = try Self.scenario(workers: .loaded, legacy)
+        scenario.objects.append([
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": ["name": "web", "namespace": "default"],
+            "spec": ["type": "NodePort", "clusterIP": "10.96.40.40", "clusterIPs": ["10.96.40.40"],
+                     "ports": [["port": 80, "protocol": "TCP", "targetPort": 8080, "nodePort": 30080]]],
+        ])
+        let cluster = try await MigrateTests.Cluster.start(scenario)
+        let checked = try ClusterFactsPreflightTests.preflight(cluster, to: "ipvs")
+        let after = try Untouched(cluster)
+        try await cluster.stop()
+
+        #expect(checked.status == 0, "\(checked.stderr)")
+        #expect(checked.statuses["ForeignIPVSServices"] == "warning", "\(checked.json)")
+        let findings = checked.findings["ForeignIPVSServices"] ?? []
+        let warning = findings.first { $0["severity"] as? String == "warning" }
+        #expect(warning?["nodes"] as? [String] == ["legacy-1", "legacy-2"], "\(findings)")
+        #expect(warning?["message"] as? String == "2 of 5 nodes: legacy-1, legacy-2: 1 of 3 IPVS virtual servers are not kube-proxy's "
+            + "(TCP 192.168.77.7:8080); kube-proxy --cleanup would flush them", "\(findings)")
+        let note = findings.first { $0["severity"] as? String == "note" }
+        #expect(note?["nodes"] as? [String] == ["control-plane", "worker-1", "worker-2"], "\(findings)")
+        #expect(note?["message"] as? String == "3 of 5 nodes: control-plane, worker-1, worker-2: 0 IPVS virtual servers, all kube-proxy's")
+        #expect(after.agentPods.isEmpty)
+    }
 }

@@ -100,9 +100,12 @@ struct ServiceSummary: Sendable, Equatable {
     /// Services whose externalIPs include a node's own address.
     var externalIPsOnNodes = Sample()
     var clientIPAffinity = Sample()
+    /// What IPVS virtual servers the Services make, to tell a node's foreign ones from kube-proxy's.
+    var addresses = ServiceAddresses()
 
     mutating func add(_ service: Service, nodeIPs: Set<String>) {
         count += 1
+        addresses.add(service)
         let spec = service.json["spec"]
         let servicePorts = spec?["ports"]?.arrayValue ?? []
         ports += servicePorts.count

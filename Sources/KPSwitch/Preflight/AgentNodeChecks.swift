@@ -22,15 +22,22 @@ public struct NodeAgentOptions: Sendable {
 
 /// The node checks cluster preflight runs on every node kube-proxy runs on, through agent pods: only those
 /// that need facts the API cannot give. iptables needs none; nftables' one fact, the kernel version, the
-/// API gives (NodeKernels), so neither target starts a pod.
+/// API gives (NodeKernels), so neither target starts a pod. To IPVS, a node's foreign virtual servers are
+/// judged against the Services' addresses, since the agent cannot read the node's.
 enum AgentNodeChecks {
     static func checks(
         for target: ProxyMode?, scheduler: String, agents: NodeAgents, requireEveryNode: Bool
     ) -> [any PreflightCheck] {
         guard target == .ipvs else { return [] }
+        let survey = agents.survey
+        let services: @Sendable () async throws -> ServiceAddresses = { try await survey.services().addresses }
         return [
             AcrossNodes(name: "IPVSKernelSupport", agents: agents, requireEveryNode: requireEveryNode) {
                 IPVSKernelSupport(node: $0, scheduler: scheduler)
+            },
+            // A node whose agent did not run is IPVSKernelSupport's error already; here it is only skipped.
+            AcrossNodes(name: "ForeignIPVSServices", agents: agents, requireEveryNode: false) {
+                ForeignIPVSServices(node: $0, ipvs: $0, services: services)
             },
         ]
     }

@@ -108,6 +108,9 @@ struct ForeignIPVSServices: PreflightCheck {
     let scope: CheckScope = .node
     let node: any NodeInspector
     let ipvs: any IPVSReader
+    /// Who owns a virtual server when the node's addresses cannot be read (an agent has no `ip`): the
+    /// Services the API lists. Nil on the node itself, which reads kube-ipvs0's addresses.
+    var services: (@Sendable () async throws -> ServiceAddresses)?
 
     func run() async -> [Finding] {
         if let skip = Finding.cannotRun(on: node, needsPrivilege: true) { return [skip] }
@@ -130,15 +133,17 @@ struct ForeignIPVSServices: PreflightCheck {
         } catch {
             return [.couldNotRead("the IPVS table", error)]
         }
-        // An empty table needs no owner: a node agent, which cannot list addresses, judges it too.
         if keys.isEmpty { return [.note("0 IPVS virtual servers, all kube-proxy's", subject: "IPVS")] }
-        let addresses: [String: [String]]
+        let kubeProxys: KubeProxyIPVSServices
         do {
-            addresses = try await node.interfaceAddresses()
+            if let services {
+                kubeProxys = KubeProxyIPVSServices(services: try await services())
+            } else {
+                kubeProxys = KubeProxyIPVSServices(linkAddresses: try await node.interfaceAddresses())
+            }
         } catch {
-            return [.couldNotRead("the node's addresses", error)]
+            return [.couldNotRead(services == nil ? "the node's addresses" : "the Services", error)]
         }
-        let kubeProxys = KubeProxyIPVSServices(linkAddresses: addresses)
         let foreign = keys.filter { !kubeProxys.owns($0) }
         if foreign.isEmpty {
             return [.note("\(keys.count) IPVS virtual servers, all kube-proxy's", subject: "IPVS")]
