@@ -237,9 +237,10 @@ struct CompatibilityTests {
     func runbookLinks() async throws {
         let run = try await Self.run(try Self.scenario("nodelocaldns.yaml"), ["preflight", "--scope", "cluster", "--to", "ipvs"])
         let checks = try #require(run.json["checks"] as? [[String: Any]])
-        // --to ipvs adds IPVSKernelSupport, run through agents on every node, after the cluster checks.
-        #expect(checks.compactMap { $0["name"] as? String } == Self.clusterChecks + ["IPVSKernelSupport"])
-        #expect(checks.last?["scope"] as? String == "nodes")
+        // --to ipvs adds IPVSKernelSupport and ForeignIPVSServices, run through agents on every node, after the
+        // cluster checks.
+        #expect(checks.compactMap { $0["name"] as? String } == Self.clusterChecks + ["IPVSKernelSupport", "ForeignIPVSServices"])
+        #expect(checks.suffix(2).allSatisfy { $0["scope"] as? String == "nodes" })
 
         // Without a kubeconfig, `--scope all` lists the same cluster checks as not run, so that
         // --ignore-preflight-errors accepts their names either way.
