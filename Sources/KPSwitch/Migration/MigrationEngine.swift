@@ -40,20 +40,25 @@ public struct MigrationEngine: Sendable {
     /// migration is recorded: their half-changed objects would only confuse the checks.
     public func refuseBusy() async throws(KPSwitchError) {
         try await access.withClient(logger: logger) { client in
-            let lease: Lease?
-            do throws(KubeAPIError) {
-                lease = try await client.get(Lease.self, name: MigrationLock.leaseName, namespace: namespace)
-            } catch where error.kind == .notFound {
-                lease = nil
-            } catch {
-                throw KPSwitchError(error)
-            }
-            if let lease, case .refuse(let holder, let until) = LockHolder.decide(
-                lease: lease, me: LockHolder.current.description, now: Date(), isAlive: LockHolder.isAlive)
-            {
-                throw MigrationLock.held(by: holder, until: until, namespace: namespace)
-            }
+            try await Self.refuseHeld(client: client, namespace: namespace)
             try await Self.refuseUnfinished(client: client, namespace: namespace)
+        }
+    }
+
+    /// Refuses when another live process holds the Lease, naming it.
+    static func refuseHeld(client: KubeClient, namespace: String) async throws(KPSwitchError) {
+        let lease: Lease?
+        do throws(KubeAPIError) {
+            lease = try await client.get(Lease.self, name: MigrationLock.leaseName, namespace: namespace)
+        } catch where error.kind == .notFound {
+            lease = nil
+        } catch {
+            throw KPSwitchError(error)
+        }
+        if let lease, case .refuse(let holder, let until) = LockHolder.decide(
+            lease: lease, me: LockHolder.current.description, now: Date(), isAlive: LockHolder.isAlive)
+        {
+            throw MigrationLock.held(by: holder, until: until, namespace: namespace)
         }
     }
 
@@ -176,9 +181,12 @@ public struct MigrationEngine: Sendable {
     }
 
     static func refuseUnfinished(client: KubeClient, namespace: String) async throws(KPSwitchError) {
-        if let (state, _) = try await MigrationRunner.readState(client: client, namespace: namespace), state.isUnfinished {
-            throw unfinished(state, namespace: namespace)
-        }
+        guard let (state, _) = try await MigrationRunner.readState(client: client, namespace: namespace), state.isUnfinished
+        else { return }
+        // A record being written by a live holder is a migration running now, not one left behind: name the
+        // holder rather than offer --resume (a second migrate started with it lands here while it runs).
+        try await refuseHeld(client: client, namespace: namespace)
+        throw unfinished(state, namespace: namespace)
     }
 
     static func unfinished(_ state: MigrationState, namespace: String) -> KPSwitchError {
