@@ -47,11 +47,14 @@ actor NodeAgents {
 
     let survey: ClusterSurvey
     let options: NodeAgentOptions
+    /// The node bundle each agent also writes (`NodeSnapshots`), or nil for facts only.
+    let snapshot: String?
     private var gathered: Gathered?
 
-    init(survey: ClusterSurvey, options: NodeAgentOptions) {
+    init(survey: ClusterSurvey, options: NodeAgentOptions, snapshot: String? = nil) {
         self.survey = survey
         self.options = options
+        self.snapshot = snapshot
     }
 
     func gather() async -> Gathered {
@@ -98,7 +101,7 @@ actor NodeAgents {
         let notReady = Set(fleet.nodes.filter { !$0.isReady }.map(\.name))
         let runner = NodeAgentRunner(
             client: survey.client, namespace: namespace, template: template, image: options.image,
-            concurrency: options.concurrency, deadlineSeconds: options.deadlineSeconds)
+            concurrency: options.concurrency, deadlineSeconds: options.deadlineSeconds, snapshot: snapshot)
         var results = await runner.inspect(nodes: nodes.filter { !notReady.contains($0) })
         for node in notReady {
             results[node] = .failure(NodeAgentFailure(node: node, reason: "the node is NotReady, so its kubelet would not start an agent pod"))
