@@ -91,8 +91,17 @@ extension MigrationRunner {
     /// resumed run shows it. A node without a bundle fails the step (nothing is changed yet) unless ignored.
     func snapshotNodes() async throws(StepFailure) {
         guard let plan = state.nodeSnapshot else { return }
-        let report = await NodeSnapshots.take(survey: ClusterSurvey(client: client, namespace: namespace), options: plan.options, id: plan.id,
-            keptIn: MigrationState.configMapName)
+        // A fresh survey per try: a survey keeps the failures it met.
+        var report = await NodeSnapshots.take(survey: ClusterSurvey(client: client, namespace: namespace), options: plan.options, id: plan.id, keptIn: MigrationState.configMapName)
+        // The agents' requests do not wait out a flaky API server as the steps' do: a node that failed gets
+        // two more tries (same id, so its files are simply written again).
+        for attempt in 1...2 where !report.notSnapshotted.isEmpty {
+            logger.debug("node snapshot: retrying \(report.notSnapshotted.count) nodes (attempt \(attempt + 1))")
+            try? await Task.sleep(for: .seconds(attempt))
+            report = report.merging(await NodeSnapshots.take(
+                survey: ClusterSurvey(client: client, namespace: namespace), options: plan.options, id: plan.id, keptIn: MigrationState.configMapName,
+                only: Set(report.notSnapshotted.map(\.node))))
+        }
         state.nodeSnapshot?.report = report
         let missing = report.notSnapshotted
         progress("node snapshot \(plan.id): \(report.nodes.count - missing.count) of \(report.nodes.count) nodes snapshotted")

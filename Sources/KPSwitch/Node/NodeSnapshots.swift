@@ -40,11 +40,14 @@ public struct NodeSnapshots: Sendable {
 
     /// The agents' run for one id; a migration's back-up step records the result itself.
     /// - Parameter keptIn: the ConfigMap that will hold the report (`kpswitch-state` for a migration).
-    static func take(survey: ClusterSurvey, options: NodeAgentOptions, id: String, keptIn: String? = nil) async -> NodeSnapshotReport {
+    ///   - only: the nodes to run agents on (a retry); the others are reported as not run.
+    static func take(
+        survey: ClusterSurvey, options: NodeAgentOptions, id: String, keptIn: String? = nil, only: Set<String>? = nil
+    ) async -> NodeSnapshotReport {
         let createdAt = Timestamp.rfc3339(Date())
         let nodes: [NodeSnapshotReport.Node]
         var note: String?
-        switch await NodeAgents(survey: survey, options: options, snapshot: id).gather() {
+        switch await NodeAgents(survey: survey, options: options, snapshot: id, only: only).gather() {
         case .notRun(let reason, let names):
             nodes = (names ?? []).map { .init(node: $0, reason: reason) }
             if names == nil { note = reason }
@@ -139,10 +142,17 @@ public struct NodeSnapshotReport: Report, Codable, Equatable {
     /// Nodes left out (Windows, not selected), or why no node could be listed.
     public let note: String?
 
-    /// The nodes without a bundle: the command exits 3 when there is any.
+    /// The nodes without a bundle: the command exits 1 when there is any.
     public var notSnapshotted: [Node] { nodes.filter { !$0.snapshotted } }
 
     private enum CodingKeys: String, CodingKey { case id, namespace, configMap, createdAt, nodes, note }
+
+    /// This report with `retry`'s bundles for the nodes that had none.
+    func merging(_ retry: NodeSnapshotReport) -> NodeSnapshotReport {
+        let retried = Dictionary(retry.nodes.map { ($0.node, $0) }, uniquingKeysWith: { first, _ in first })
+        let merged = nodes.map { node in node.snapshotted ? node : retried[node.node].flatMap { $0.snapshotted ? $0 : nil } ?? node }
+        return NodeSnapshotReport(id: id, namespace: namespace, configMap: configMap, createdAt: createdAt, nodes: merged, note: note)
+    }
 
     func encoded() throws -> String {
         let encoder = JSONEncoder()

@@ -49,12 +49,15 @@ actor NodeAgents {
     let options: NodeAgentOptions
     /// The node bundle each agent also writes (`NodeSnapshots`), or nil for facts only.
     let snapshot: String?
+    /// Only these nodes get an agent (a retry of the ones that failed); nil for all.
+    let only: Set<String>?
     private var gathered: Gathered?
 
-    init(survey: ClusterSurvey, options: NodeAgentOptions, snapshot: String? = nil) {
+    init(survey: ClusterSurvey, options: NodeAgentOptions, snapshot: String? = nil, only: Set<String>? = nil) {
         self.survey = survey
         self.options = options
         self.snapshot = snapshot
+        self.only = only
     }
 
     func gather() async -> Gathered {
@@ -102,7 +105,7 @@ actor NodeAgents {
         let runner = NodeAgentRunner(
             client: survey.client, namespace: namespace, template: template, image: options.image,
             concurrency: options.concurrency, deadlineSeconds: options.deadlineSeconds, snapshot: snapshot)
-        var results = await runner.inspect(nodes: nodes.filter { !notReady.contains($0) })
+        var results = await runner.inspect(nodes: nodes.filter { !notReady.contains($0) && only?.contains($0) != false })
         for node in notReady {
             results[node] = .failure(NodeAgentFailure(node: node, reason: "the node is NotReady, so its kubelet would not start an agent pod"))
         }
