@@ -8,7 +8,9 @@ import Synchronization
 /// command runs with the host's `/bin/sh` and tools (standing in for the image's) in a network and mount
 /// namespace of its own (`unshare --net --mount`), chrooted into a root whose `/proc/modules`,
 /// `/lib/modules` and `/proc/net/ip_vs` show the node's `ipvs:` profile, so that the real modprobe and
-/// grep decide. Needs root, util-linux's unshare and kmod's depmod (the kube-sim host's tools).
+/// grep decide. hostPath volumes under `/var/lib/kpswitch` come from a directory per node that outlives
+/// the pod (`hostDirectory(node:)`), so what one agent writes there the next one of that node finds, and a
+/// test can read it. Needs root, util-linux's unshare and kmod's depmod (the kube-sim host's tools).
 final class AgentPods: Sendable {
     static let label = "app.kubernetes.io/managed-by"
 
@@ -43,8 +45,45 @@ final class AgentPods: Sendable {
     private let modules = Mutex<[Scenario.IPVSSupport: URL]>([:])
     private let cache = FileManager.default.temporaryDirectory.appendingPathComponent("kube-sim-modules-\(UUID().uuidString)")
 
+    /// Each node's persistent host directories, by node name.
+    private let hosts = FileManager.default.temporaryDirectory.appendingPathComponent("kube-sim-hosts-\(UUID().uuidString)")
+    /// The host paths an agent may mount from its node; others (`/lib/modules`, the xtables lock) the sandbox provides.
+    static let persistentHostPath = "/var/lib/kpswitch"
+
     deinit {
         try? FileManager.default.removeItem(at: cache)
+        try? FileManager.default.removeItem(at: hosts)
+    }
+
+    /// Where `node`'s `path` (under `/var/lib/kpswitch`) lives on the kube-sim host.
+    func hostDirectory(node: String, path: String = persistentHostPath) -> URL {
+        hosts.appendingPathComponent(node).appendingPathComponent(String(path.drop { $0 == "/" }))
+    }
+
+    /// `host-directory mount-path` lines for the pod's hostPath volumes under `/var/lib/kpswitch`, made as the
+    /// kubelet makes them: `DirectoryOrCreate` creates a missing one 0755; `Directory` requires it.
+    func binds(pod: JSONValue, node: String) throws -> [String] {
+        let volumes = pod[path: ["spec", "volumes"]]?.arrayValue ?? []
+        let mounts = pod[path: ["spec", "containers"]]?.arrayValue?.first?["volumeMounts"]?.arrayValue ?? []
+        var lines: [String] = []
+        for mount in mounts {
+            guard let name = mount["name"]?.stringValue, let target = mount["mountPath"]?.stringValue,
+                let volume = volumes.first(where: { $0["name"]?.stringValue == name }),
+                let path = volume[path: ["hostPath", "path"]]?.stringValue,
+                path == Self.persistentHostPath || path.hasPrefix(Self.persistentHostPath + "/")
+            else { continue }
+            let directory = hostDirectory(node: node, path: path)
+            var isDirectory: ObjCBool = false
+            if !FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) {
+                guard volume[path: ["hostPath", "type"]]?.stringValue == "DirectoryOrCreate" else {
+                    throw KubeSimError.scenario("hostPath type check failed: \(path) is not a directory")
+                }
+                try FileManager.default.createDirectory(
+                    at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+            }
+            lines.append("\(directory.path) \(target)")
+        }
+        return lines
     }
 
     /// The profile's `/lib/modules` tree, built once.
@@ -65,6 +104,8 @@ final class AgentPods: Sendable {
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("kube-sim-agent-\(uid)")
         do {
             try Self.prepare(work, profile: profile, modules: modulesTree(profile.ipvs))
+            try binds(pod: pod, node: profile.name).map { $0 + "\n" }.joined()
+                .write(to: work.appendingPathComponent("binds"), atomically: true, encoding: .utf8)
         } catch {
             done(Exit(code: 128, output: "kube-sim could not prepare the agent's node root: \(error)\n", deadlineExceeded: false))
             return
@@ -259,6 +300,10 @@ final class AgentPods: Sendable {
         ln -s /.proc/self proc/self
         for f in cmdline filesystems mounts; do touch "proc/$f"; mount --bind ".proc/$f" "proc/$f"; done
         cp "$work/modules" proc/modules
+        while read -r source target; do
+          mkdir -p "$root$target"
+          mount --bind "$source" "$root$target"
+        done < "$work/binds"
         cd /
         exec chroot "$root" "$@"
         """#

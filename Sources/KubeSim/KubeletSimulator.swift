@@ -33,6 +33,9 @@ final class KubeletSimulator: Sendable {
 
     func profile(node: String) -> NodeProfile? { profiles.withLock { $0[node] } }
 
+    /// Where `node`'s `/var/lib/kpswitch` lives on the kube-sim host: what its agent pods wrote there.
+    func hostDirectory(node: String) -> URL { agents.hostDirectory(node: node) }
+
     /// Whether any pod is waiting for a timed step (start, restart) that is now due.
     func hasDueWork(now: ContinuousClock.Instant) -> Bool {
         runtimes.withLock { $0.values.contains { !Self.settled.contains($0.phase) && $0.nextAction <= now } }

@@ -46,23 +46,30 @@ struct WatchTests {
             let dryRun = try await cluster.kpswitch(["migrate", "--to", "nftables", "--dry-run"] + strategy.arguments)
             try #require(dryRun.status == 0, "\(dryRun)")
             let planning = cluster.sim.requestCounts
+            // What the back-up step's node snapshot costs: the same agents as snapshot --scope nodes, one per node.
+            cluster.sim.resetRequestCounts()
+            let snapshot = try await cluster.kpswitch(["snapshot", "--scope", "nodes"])
+            try #require(snapshot.status == 0, "\(snapshot)")
+            let snapshotting = cluster.sim.requestCounts
             cluster.sim.resetRequestCounts()
             let result = try await cluster.kpswitch(["migrate", "--to", "nftables", "--yes", "--timeout", "3m"] + strategy.arguments)
             try #require(result.status == 0, "\(result)")
             let counts = cluster.sim.requestCounts
-            // migrate plans once (the plan it prints is the one it records); beyond that, one list of each per
-            // waiting step, however long the pods take to start.
+            // migrate plans once (the plan it prints is the one it records) and snapshots the nodes once; beyond
+            // that, one list of each per waiting step, however long the pods take to start.
             for key in ["list pods", "list daemonsets"] {
-                #expect((counts[key] ?? 0) <= (planning[key] ?? 0) + Self.waitingSteps(strategy), "\(key): \(counts) after planning \(planning)")
+                #expect((counts[key] ?? 0) <= (planning[key] ?? 0) + (snapshotting[key] ?? 0) + Self.waitingSteps(strategy),
+                        "\(key): \(counts) after planning \(planning) and snapshotting \(snapshotting)")
             }
             // One log read per pod kpswitch created in the canary batches (or the rolling restart), and one per
             // final batch (2, the default 25%,100%); a read again only while the start-up line is missing.
             let nodes = cluster.nodeNames.count
-            #expect((counts["get pods/log"] ?? 0) <= nodes + (strategy == .canary ? 2 : 0) + 1, "\(counts)")
+            #expect(snapshotting["get pods/log"] == nodes && snapshotting["delete pods"] == nodes, "\(snapshotting)")
+            #expect((counts["get pods/log"] ?? 0) <= nodes + nodes + (strategy == .canary ? 2 : 0) + 1, "\(counts)")
             if strategy == .canary {
                 // --batches 1,100% and --final-batches 25%,100% of 4 nodes: one pod alone, then the three left on the
-                // old template by one deletecollection, in each roll.
-                #expect(counts["delete pods"] == 2 && counts["deletecollection pods"] == 2, "\(counts)")
+                // old template by one deletecollection, in each roll; and each node's agent pod.
+                #expect(counts["delete pods"] == 2 + nodes && counts["deletecollection pods"] == 2, "\(counts)")
             }
             try await cluster.expectMigrated(to: "nftables", from: before, allowRestart: strategy == .rolling)
         }

@@ -65,8 +65,10 @@ public struct MigrationEngine: Sendable {
     /// Takes the Lease, records the plan as shown, runs. The cluster is not read for a second plan: the
     /// first step under the Lease (`backUp`) stops, changing nothing, when kube-proxy's ConfigMap or DaemonSet
     /// moved since the plan was made.
+    ///   - nodeSnapshot: the bundle every node writes in the back-up step, before the first change.
     public func migrate(
-        _ planned: PlannedMigration, timeout: Duration, apiUnavailableTimeout: Duration = .seconds(600)
+        _ planned: PlannedMigration, timeout: Duration, apiUnavailableTimeout: Duration = .seconds(600),
+        nodeSnapshot: MigrationState.NodeSnapshot? = nil
     ) async throws(KPSwitchError) -> MigrationResult {
         try await access.withClient(logger: logger) { client in
             // The Lease first: a migration running elsewhere is refused by its holder's name, before its
@@ -78,6 +80,7 @@ public struct MigrationEngine: Sendable {
                 if let (old, _) = existing, old.isUnfinished { throw Self.unfinished(old, namespace: namespace) }
                 var prepared = planned.state
                 prepared.holder = lock.identity
+                prepared.nodeSnapshot = nodeSnapshot
                 if let (old, _) = existing { prepared.pastMigrations = old.pastMigrations + [old.summary] }
                 prepared.log("migration to \(prepared.target.mode.rawValue) planned (\(prepared.record.plan.strategy.rawValue), \(prepared.record.plan.steps.count) steps)")
                 let runner = MigrationRunner(

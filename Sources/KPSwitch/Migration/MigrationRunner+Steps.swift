@@ -16,7 +16,9 @@ extension MigrationRunner {
         case .acquireLock:
             // The Lease is taken before the first record is written; this step only proves it is still held.
             do throws(KPSwitchError) { try await lock.check() } catch { throw StepFailure(message: error.message) }
-        case .backUp: try await checkOriginalsUnchanged()
+        case .backUp:
+            try await checkOriginalsUnchanged()
+            try await snapshotNodes()
         case .createStagedConfig: try await createStagedConfig()
         case .pointDaemonSetAtStaged:
             let staged: (updateStrategy: JSONValue, template: JSONValue)
@@ -83,6 +85,29 @@ extension MigrationRunner {
         else {
             throw StepFailure.conflict("\(daemonSetRef) changed since the plan was made (generation \(state.originalDaemonSet.generation) -> \(daemonSet.generation ?? 0)); kpswitch changed nothing. Run migrate again.")
         }
+    }
+
+    /// Every node writes its bundle before the first change; the record keeps what each reported, so a
+    /// resumed run shows it. A node without a bundle fails the step (nothing is changed yet) unless ignored.
+    func snapshotNodes() async throws(StepFailure) {
+        guard let plan = state.nodeSnapshot else { return }
+        // A fresh survey per try: a survey keeps the failures it met.
+        var report = await NodeSnapshots.take(survey: ClusterSurvey(client: client, namespace: namespace), options: plan.options, id: plan.id, keptIn: MigrationState.configMapName)
+        // The agents' requests do not wait out a flaky API server as the steps' do: a node that failed gets
+        // two more tries (same id, so its files are simply written again).
+        for attempt in 1...2 where !report.notSnapshotted.isEmpty {
+            logger.debug("node snapshot: retrying \(report.notSnapshotted.count) nodes (attempt \(attempt + 1))")
+            try? await Task.sleep(for: .seconds(attempt))
+            report = report.merging(await NodeSnapshots.take(
+                survey: ClusterSurvey(client: client, namespace: namespace), options: plan.options, id: plan.id, keptIn: MigrationState.configMapName,
+                only: Set(report.notSnapshotted.map(\.node))))
+        }
+        state.nodeSnapshot?.report = report
+        let missing = report.notSnapshotted
+        progress("node snapshot \(plan.id): \(report.nodes.count - missing.count) of \(report.nodes.count) nodes snapshotted")
+        guard !missing.isEmpty, !plan.ignoreFailures else { return }
+        let first = missing[0]
+        throw StepFailure(message: "\(AcrossNodes.which(missing.map(\.node), of: report.nodes.count)) could not be snapshotted (\(first.node): \(first.reason ?? "no reason given")); kpswitch changed nothing. Fix what kept the agents from running and migrate again, or pass --ignore-preflight-errors=\(NodeSnapshots.checkName) to migrate without their bundles. See Runbooks/preflight.md#nodesnapshot.")
     }
 
     func getDaemonSet() async throws(StepFailure) -> DaemonSet {

@@ -66,7 +66,35 @@ public struct MigrationState: Codable, Equatable, Sendable {
         public let finishedAt: String
     }
 
+    /// The node snapshot the back-up step takes before the first change: how, and once taken, what each
+    /// node's agent reported.
+    public struct NodeSnapshot: Codable, Equatable, Sendable {
+        public let id: String
+        public let image: String?
+        public let concurrency: Int
+        public let deadlineSeconds: Int
+        /// `--ignore-preflight-errors` names `NodeSnapshot` (or all): a node without a bundle does not stop the run.
+        public let ignoreFailures: Bool
+        /// nil until the back-up step ran.
+        public var report: NodeSnapshotReport?
+
+        public init(options: NodeAgentOptions, ignoring: [String]) {
+            id = NodeSnapshots.newID()
+            image = options.image
+            concurrency = options.concurrency
+            deadlineSeconds = options.deadlineSeconds
+            ignoreFailures = ignoring.contains { ["all", NodeSnapshots.checkName.rawValue.lowercased()].contains($0.lowercased()) }
+            report = nil
+        }
+
+        var options: NodeAgentOptions {
+            NodeAgentOptions(image: image, concurrency: concurrency, deadlineSeconds: deadlineSeconds)
+        }
+    }
+
     public var record: MigrationMachine.Record
+    /// nil for a migration started by a kpswitch without node snapshots, or one whose back-up takes none.
+    public var nodeSnapshot: NodeSnapshot? = nil
     public let originalConfigMap: OriginalConfigMap
     public let originalDaemonSet: OriginalDaemonSet
     public let target: Target
@@ -136,6 +164,7 @@ extension MigrationState {
         static let updatedAt = "updatedAt"
         static let history = "history"
         static let pastMigrations = "pastMigrations"
+        static let nodeSnapshot = "nodeSnapshot"
     }
 
     /// The ConfigMap's data: JSON documents for the structured parts, plain strings for what a watcher reads.
@@ -156,6 +185,7 @@ extension MigrationState {
             Key.history: try Self.json(history),
             Key.pastMigrations: try Self.json(pastMigrations),
         ]
+        if let nodeSnapshot { data[Key.nodeSnapshot] = try Self.json(nodeSnapshot) }
         if let step = currentStep { data[Key.step] = step }
         if let outcome = record.outcome { data[Key.outcome] = outcome.name.rawValue }
         return data
@@ -169,6 +199,7 @@ extension MigrationState {
         applied = try Self.decode(Applied.self, data, Key.applied)
         history = try Self.decode([HistoryEntry].self, data, Key.history)
         pastMigrations = data[Key.pastMigrations] == nil ? [] : try Self.decode([PastMigration].self, data, Key.pastMigrations)
+        nodeSnapshot = data[Key.nodeSnapshot] == nil ? nil : try Self.decode(NodeSnapshot.self, data, Key.nodeSnapshot)
         holder = data[Key.holder] ?? ""
         startedAt = data[Key.startedAt] ?? ""
         updatedAt = data[Key.updatedAt] ?? ""

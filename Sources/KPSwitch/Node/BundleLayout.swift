@@ -12,5 +12,7 @@ enum BundleLayout {
     static let kubeIPVS0 = "kube-ipvs0.json"
     static let ipvsJSON = "ipvs.json"
     static let ipvsadm = "ipvsadm.rules"
+    /// `/proc/net/ip_vs` as the kernel prints it: what an agent pod, which has no netlink reader, can record.
+    static let ipvsProc = "ip_vs.proc"
     static let clusterDirectory = "cluster/"
 }

@@ -54,11 +54,17 @@ actor NodeAgents {
 
     let survey: ClusterSurvey
     let options: NodeAgentOptions
+    /// The node bundle each agent also writes (`NodeSnapshots`), or nil for facts only.
+    let snapshot: String?
+    /// Only these nodes get an agent (a retry of the ones that failed); nil for all.
+    let only: Set<String>?
     private var gathered: Gathered?
 
-    init(survey: ClusterSurvey, options: NodeAgentOptions) {
+    init(survey: ClusterSurvey, options: NodeAgentOptions, snapshot: String? = nil, only: Set<String>? = nil) {
         self.survey = survey
         self.options = options
+        self.snapshot = snapshot
+        self.only = only
     }
 
     func gather() async -> Gathered {
@@ -105,8 +111,8 @@ actor NodeAgents {
         let notReady = Set(fleet.nodes.filter { !$0.isReady }.map(\.name))
         let runner = NodeAgentRunner(
             client: survey.client, namespace: namespace, template: template, image: options.image,
-            concurrency: options.concurrency, deadlineSeconds: options.deadlineSeconds)
-        var results = await runner.inspect(nodes: nodes.filter { !notReady.contains($0) })
+            concurrency: options.concurrency, deadlineSeconds: options.deadlineSeconds, snapshot: snapshot)
+        var results = await runner.inspect(nodes: nodes.filter { !notReady.contains($0) && only?.contains($0) != false })
         for node in notReady {
             results[node] = .failure(NodeAgentFailure(node: node, reason: "the node is NotReady, so its kubelet would not start an agent pod"))
         }

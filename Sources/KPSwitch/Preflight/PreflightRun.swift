@@ -20,11 +20,14 @@ public struct PreflightRun: Sendable {
     public let nodeAgents: NodeAgentOptions
     /// True for the preflight a migration runs: a node whose agent could not run is an error, not a skip.
     public let requireEveryNode: Bool
+    /// True for `migrate`'s preflight (dry run too): adds `NodeSnapshot`, for the back-up step's node snapshot.
+    public let snapshotsNodes: Bool
 
     public init(
         target: ProxyMode?, scheduler: String, loadModules: Bool, ignoring: [String], scope: Scope,
-        nodeAgents: NodeAgentOptions = NodeAgentOptions(), requireEveryNode: Bool = false
+        nodeAgents: NodeAgentOptions = NodeAgentOptions(), requireEveryNode: Bool = false, snapshotsNodes: Bool = false
     ) {
+        self.snapshotsNodes = snapshotsNodes
         self.target = target
         self.scheduler = scheduler
         self.loadModules = loadModules
@@ -48,6 +51,7 @@ public struct PreflightRun: Sendable {
                 let agents = NodeAgents(survey: survey, options: nodeAgents)
                 let clusterChecks = ClusterChecks.checks(survey: survey, target: target)
                     + AgentNodeChecks.checks(for: target, scheduler: scheduler, agents: agents, requireEveryNode: requireEveryNode)
+                    + (snapshotsNodes ? [NodeSnapshotCheck(survey: survey, withheld: nodeAgents.withheld)] : [])
                 return try await run(nodeChecks + clusterChecks,
                                      node: node, host: scope == .cluster ? nil : node.hostname,
                                      cluster: client.config.contextName ?? client.config.server, logger: logger)

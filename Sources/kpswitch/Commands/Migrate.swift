@@ -130,7 +130,8 @@ struct Migrate: AsyncParsableCommand, GlobalOptionsCommand {
             target: request.mode, scheduler: scheduler ?? "rr", loadModules: false,
             ignoring: preflight.ignorePreflightErrors.flatMap(\.names), scope: .cluster,
             // A dry run changes nothing in the cluster, agent pods included; preflight --scope cluster runs them.
-            nodeAgents: preflight.nodeAgents(withheld: dryRun ? Self.dryRunStartsNoPods : nil), requireEveryNode: !dryRun)
+            nodeAgents: preflight.nodeAgents(withheld: dryRun ? Self.dryRunStartsNoPods : nil), requireEveryNode: !dryRun,
+            snapshotsNodes: true)
         let checks = try await preflightRun.run(node: Adapters.localNode(), ipvs: Adapters.localIPVS(), cluster: global.clusterAccess)
         if checks.isBlocking {
             renderer.render(checks)
@@ -147,7 +148,8 @@ struct Migrate: AsyncParsableCommand, GlobalOptionsCommand {
         let stream = global.output == .json ? StandardError() : nil
         printer.print(plan.report.renderText(TextStyle(noColor: global.noColor, stream: stream)))
         try Confirmation.ask("Migrate kube-proxy to \(request.mode.rawValue) as planned above?", yes: yes)
-        try finish(try await engine.migrate(plan, timeout: limit, apiUnavailableTimeout: apiLimit), renderer)
+        let nodeSnapshot = MigrationState.NodeSnapshot(options: preflight.nodeAgents, ignoring: preflightRun.ignoring)
+        try finish(try await engine.migrate(plan, timeout: limit, apiUnavailableTimeout: apiLimit, nodeSnapshot: nodeSnapshot), renderer)
     }
 
     private func request() throws -> MigrationRequest {

@@ -23,10 +23,16 @@ extension Snapshot {
                 either part cannot be taken. The bundle is a directory named for the host and the \
                 UTC time, files 0600, with a manifest of SHA-256 sums.
 
+                nodes: every node kube-proxy runs on writes its own bundle through an agent pod into \
+                /var/lib/kpswitch/snapshots/ID/ on that node (0700, files 0600); only each file's size, \
+                lines and counts come back, kept in the ConfigMap kpswitch-snapshot-ID ('snapshot show \
+                ID' lists them). Exit status 1 when any node was not snapshotted (listed with the reason).
+
                 Examples:
                   sudo kpswitch snapshot --scope node --out /var/backups/kpswitch
                   kpswitch snapshot --scope cluster --context prod
                   sudo kpswitch snapshot --kubeconfig /etc/kubernetes/admin.conf
+                  kpswitch snapshot --scope nodes --node-concurrency 50
                 """
         )
 
@@ -35,10 +41,18 @@ extension Snapshot {
         @Option(help: ArgumentHelp("Directory under which the bundle is created.", valueName: "dir"))
         var out: String = "."
 
-        @Option(help: "What to capture: node, cluster or all.")
-        var scope: Scope = .all
+        @Option(help: "What to capture: node, cluster, all, or nodes (every node, through agent pods).")
+        var scope: SnapshotScopeArgument = .all
+
+        @OptionGroup var agents: NodeAgentFlags
 
         func run() async throws {
+            if scope == .nodes {
+                let report = try await NodeSnapshots(options: agents.nodeAgents(withheld: nil)).take(cluster: global.clusterAccess)
+                Renderer(options: global).render(report)
+                if !report.notSnapshotted.isEmpty { throw ExitCode(ExitStatus.runtimeError.rawValue) }
+                return
+            }
             let snapshot = BundleSnapshot(
                 scope: SnapshotScope(rawValue: scope.rawValue) ?? .all, node: Adapters.localNetfilter(),
                 ipvs: Adapters.localNodeIPVS(), cluster: global.clusterAccess, host: .current())
@@ -65,16 +79,34 @@ extension Snapshot {
 
     struct Show: AsyncParsableCommand, GlobalOptionsCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Summarise a bundle: host, time, scope, and the services and endpoints its rules program."
+            abstract: "Summarise a bundle: host, time, scope, and the services and endpoints its rules program.",
+            discussion: """
+                Given the ID that 'snapshot --scope nodes' printed (no slash, no such local directory), it lists every \
+                node's on-node bundle from the ConfigMap kpswitch-snapshot-ID: files, sizes, lines, iptables \
+                rules and IPVS virtual and real servers, and each node not snapshotted with the reason.
+                """
         )
 
         @OptionGroup var global: GlobalOptions
 
-        @Argument(help: ArgumentHelp("The bundle directory.", valueName: "dir"))
+        @Argument(help: ArgumentHelp("The bundle directory, or a node snapshot's ID.", valueName: "dir|id"))
         var bundle: String
 
         func run() async throws {
+            // A path (it has a slash, or exists here) is a local bundle; anything else is a node snapshot's ID.
+            if !bundle.contains("/"), !FileManager.default.fileExists(atPath: bundle) {
+                Renderer(options: global).render(try await NodeSnapshots.show(id: bundle, cluster: global.clusterAccess))
+                return
+            }
             Renderer(options: global).render(try SnapshotInspection.show(bundle))
         }
     }
+}
+
+/// `snapshot --scope`: this node, the cluster, both in one bundle, or every node on itself.
+enum SnapshotScopeArgument: String, CaseIterable, ExpressibleByArgument {
+    case node
+    case cluster
+    case all
+    case nodes
 }

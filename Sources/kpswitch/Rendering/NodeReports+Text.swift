@@ -45,6 +45,33 @@ extension SnapshotSummary: TextRenderable {
     }
 }
 
+extension NodeSnapshotReport: TextRenderable {
+    func renderText(_ style: TextStyle) -> String {
+        let done = nodes.count - notSnapshotted.count
+        var text = "node snapshot \(id): \(done) of \(nodes.count) nodes snapshotted, taken \(createdAt), "
+        text += "kept in ConfigMap \(namespace)/\(configMap)\n"
+        for node in nodes {
+            guard let bundle = node.bundle else {
+                text += "  " + style.error("not snapshotted") + " \(node.node): \(node.reason ?? "no reason given")\n"
+                continue
+            }
+            text += "  " + style.ok("snapshotted") + " \(node.node): \(bundle.directory)"
+            if let services = bundle.ipvsServices, let destinations = bundle.ipvsDestinations {
+                text += ", IPVS \(services) virtual servers, \(destinations) real servers"
+            }
+            text += "\n"
+            for file in bundle.files {
+                text += "    \(file.name)  \(file.size) bytes  \(file.lines) lines\(file.rules.map { "  \($0) rules" } ?? "")\n"
+            }
+            for skip in bundle.skipped {
+                text += style.dim("    not captured \(skip.name): \(skip.reason)") + "\n"
+            }
+        }
+        if let note { text += style.dim("  \(note)") + "\n" }
+        return text
+    }
+}
+
 extension RestoreReport: TextRenderable {
     func renderText(_ style: TextStyle) -> String {
         var text = dryRun ? "would restore from \(bundle) (taken on \(host)); every file passed --test:\n"

@@ -17,9 +17,24 @@ public struct AgentNode: NodeInspector, IPVSReader {
     let modules: Result<KernelModules, NodeAgentLogError>
     let chains: [IPTablesChains]
     let ipvsTable: IPVSProcTable?
+    /// The bundle the agent wrote on the node, why it could not, or nil when none was asked for.
+    public let snapshot: Result<NodeBundleReport, NodeAgentLogError>?
 
-    public init(log: NodeAgentLog) throws(NodeAgentLogError) {
+    public init(log: NodeAgentLog, snapshot id: String? = nil) throws(NodeAgentLogError) {
         self.log = log
+        if let id {
+            let text: Result<String?, NodeAgentLogError> = Result { () throws(NodeAgentLogError) in try log.output("snapshot") }
+            snapshot = text.flatMap { text in
+                guard let text else {
+                    return .failure(.skipped(section: "snapshot", reason: log.reason("snapshot") ?? "the agent wrote no bundle"))
+                }
+                return Result { () throws(NodeAgentLogError) in
+                    try NodeBundleReport(parsing: text, directory: "\(NodeAgentScript.snapshotRoot)/\(id)")
+                }
+            }
+        } else {
+            snapshot = nil
+        }
         hostname = (try log.output("hostname") ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         guard let text = try log.output("osrelease"), let release = KernelRelease(text) else {
             throw .garbled("the kernel release '\(log.sections["osrelease"]?.text ?? "")' could not be parsed")

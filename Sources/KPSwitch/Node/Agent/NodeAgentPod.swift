@@ -24,8 +24,10 @@ public struct NodeAgentPod: Sendable {
     /// - Parameters:
     ///   - template: the kube-proxy DaemonSet's `spec.template`.
     ///   - image: `--node-image`, or nil for the kube-proxy container's image.
+    ///   - snapshot: the id of the node bundle to write under `NodeAgentScript.snapshotRoot`, or nil for facts only.
     public init(
-        template: JSONValue, node: String, namespace: String, nonce: String, image: String?, deadlineSeconds: Int
+        template: JSONValue, node: String, namespace: String, nonce: String, image: String?, deadlineSeconds: Int,
+        snapshot: String? = nil
     ) throws(KPSwitchError) {
         let spec = template["spec"] ?? [:]
         let containers = spec["containers"]?.arrayValue ?? []
@@ -46,6 +48,12 @@ public struct NodeAgentPod: Sendable {
             let mountPath = templateMounts.first { $0["name"]?.stringValue == volumeName }?["mountPath"]?.stringValue ?? mount.path
             mounts.append(["name": .string(volumeName), "mountPath": .string(mountPath), "readOnly": .bool(mount.readOnly)])
         }
+        if let snapshot {
+            // The image has no mkdir: the kubelet makes the directory (0755, the script narrows it to 0700).
+            let path = "\(NodeAgentScript.snapshotRoot)/\(snapshot)"
+            volumes.append(["name": "kpswitch-snapshot", "hostPath": ["path": .string(path), "type": "DirectoryOrCreate"]])
+            mounts.append(["name": "kpswitch-snapshot", "mountPath": .string(path)])
+        }
         name = Self.namePrefix + nonce
         self.node = node
         self.nonce = nonce
@@ -59,7 +67,9 @@ public struct NodeAgentPod: Sendable {
             "containers": [[
                 "name": "agent",
                 "image": .string(image),
-                "command": ["sh", "-c", .string(NodeAgentScript.text), "kpswitch-agent", .string(nonce)],
+                "command": .array(
+                    ["sh", "-c", .string(NodeAgentScript.text), "kpswitch-agent", .string(nonce)]
+                        + (snapshot.map { [JSONValue.string($0)] } ?? [])),
                 "securityContext": ["privileged": true],
                 "volumeMounts": .array(mounts),
             ]],

@@ -28,6 +28,8 @@ public struct NodeAgentRunner: Sendable {
     public let concurrency: Int
     /// The pod's `activeDeadlineSeconds`; kpswitch gives up waiting a little after it.
     public let deadlineSeconds: Int
+    /// The node bundle each agent writes (`NodeAgentPod`'s `snapshot`), or nil for facts only.
+    public let snapshot: String?
 
     /// What running agent pods asks of the API in `namespace`, as RBAC permissions.
     static func permissions(namespace: String) -> [Permission] {
@@ -42,8 +44,9 @@ public struct NodeAgentRunner: Sendable {
 
     public init(
         client: KubeClient, namespace: String, template: JSONValue, image: String?,
-        concurrency: Int = defaultConcurrency, deadlineSeconds: Int = defaultDeadlineSeconds
+        concurrency: Int = defaultConcurrency, deadlineSeconds: Int = defaultDeadlineSeconds, snapshot: String? = nil
     ) {
+        self.snapshot = snapshot
         self.client = client
         self.namespace = namespace
         self.template = template
@@ -78,7 +81,7 @@ public struct NodeAgentRunner: Sendable {
         do {
             agent = try NodeAgentPod(
                 template: template, node: node, namespace: namespace, nonce: Self.nonce(), image: image,
-                deadlineSeconds: deadlineSeconds)
+                deadlineSeconds: deadlineSeconds, snapshot: snapshot)
         } catch {
             return fail(error.message)
         }
@@ -139,7 +142,7 @@ public struct NodeAgentRunner: Sendable {
             // passed after the end line, say); one that does not is reported with the pod's own reason first.
             let parsed: Result<AgentNode, NodeAgentLogError>
             do throws(NodeAgentLogError) {
-                parsed = .success(try AgentNode(log: NodeAgentLog(parsing: text, nonce: agent.nonce)))
+                parsed = .success(try AgentNode(log: NodeAgentLog(parsing: text, nonce: agent.nonce), snapshot: snapshot))
             } catch {
                 parsed = .failure(error)
             }
