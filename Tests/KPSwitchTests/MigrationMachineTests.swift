@@ -51,19 +51,47 @@ struct MigrationMachineTests {
         #expect(outcome.exitStatus == .success)
     }
 
-    @Test("a canary that fails verification: only the canary node is put back, the original ConfigMap was never written, exit 4")
+    @Test("a canary that fails verification: only the canary node is put back, under OnDelete, before the update strategy; the original ConfigMap was never written, exit 4")
     func canaryFails() {
         var machine = MigrationMachine(plan: Self.canary)
         let failing = MigrationStep.verifyNodes(batch: 0, nodes: ["n1"], mode: .nftables)
         let (performed, outcome) = Self.drive(&machine, failing: [failing: "n1: kube-proxy is crash-looping"])
-        #expect(Array(performed.suffix(5)) == [
-            .restoreOriginalDaemonSet, .replacePods(batch: 0, nodes: ["n1"]),
-            .verifyNodes(batch: 0, nodes: ["n1"], mode: .iptables), .deleteStagedConfig, .releaseLock,
+        #expect(Array(performed.suffix(6)) == [
+            .pointDaemonSetAtOriginal, .replacePods(batch: 0, nodes: ["n1"]),
+            .verifyNodes(batch: 0, nodes: ["n1"], mode: .iptables), .restoreDaemonSet, .deleteStagedConfig, .releaseLock,
         ])
         #expect(!performed.contains(.writeOriginalConfig) && !performed.contains(.restoreOriginalConfig))
         #expect(!performed.contains(.replacePods(batch: 1, nodes: ["n2"])))
         #expect(outcome == .rolledBack(reason: "verifying nftables on 1 node(s) (batch 1) failed: n1: kube-proxy is crash-looping"))
         #expect(outcome.exitStatus == .rolledBack)
+    }
+
+    @Test("rollback after a finished canary: the original ConfigMap, then the original template under OnDelete, every node replaced in the final batches' layout and verified in the old mode, then the update strategy")
+    func rollbackAfterFinish() {
+        var machine = MigrationMachine(plan: Self.canary)
+        _ = Self.drive(&machine)
+        _ = machine.rollBack(reason: "operator asked")
+        let (undo, outcome) = Self.drive(&machine)
+        #expect(undo == [
+            .restoreOriginalConfig, .pointDaemonSetAtOriginal,
+            .replacePods(batch: 0, nodes: ["n1", "n2"]), .verifyNodes(batch: 0, nodes: ["n1", "n2"], mode: .iptables),
+            .replacePods(batch: 1, nodes: ["n3", "n4", "n5"]), .verifyNodes(batch: 1, nodes: ["n3", "n4", "n5"], mode: .iptables),
+            .restoreDaemonSet, .deleteStagedConfig,
+        ])
+        #expect(outcome == .rolledBack(reason: "operator asked"))
+    }
+
+    @Test("a canary failing in its third batch rolls back the three nodes replaced so far in the final batches' layout")
+    func rollbackLaidOutAsFinalBatches() {
+        var machine = MigrationMachine(plan: Self.canary)
+        let (performed, _) = Self.drive(&machine, failing: [.verifyNodes(batch: 2, nodes: ["n3"], mode: .nftables): "n3 not Ready"])
+        let rollback = performed.drop { $0 != .verifyNodes(batch: 2, nodes: ["n3"], mode: .nftables) }.dropFirst()
+        #expect(Array(rollback) == [
+            .pointDaemonSetAtOriginal,
+            .replacePods(batch: 0, nodes: ["n1", "n2"]), .verifyNodes(batch: 0, nodes: ["n1", "n2"], mode: .iptables),
+            .replacePods(batch: 1, nodes: ["n3"]), .verifyNodes(batch: 1, nodes: ["n3"], mode: .iptables),
+            .restoreDaemonSet, .deleteStagedConfig, .releaseLock,
+        ])
     }
 
     @Test("a held lock ends the run without touching anything, exit 1")
@@ -87,7 +115,8 @@ struct MigrationMachineTests {
     func failedStepUndone() {
         var machine = MigrationMachine(plan: Self.canary)
         let (performed, outcome) = Self.drive(&machine, failing: [.pointDaemonSetAtStaged: "connection reset"])
-        #expect(Array(performed.suffix(3)) == [.restoreOriginalDaemonSet, .deleteStagedConfig, .releaseLock])
+        // No pod was replaced yet: the original update strategy and template go back in one write.
+        #expect(Array(performed.suffix(3)) == [.restoreDaemonSet, .deleteStagedConfig, .releaseLock])
         #expect(outcome.exitStatus == .rolledBack)
     }
 
@@ -96,14 +125,14 @@ struct MigrationMachineTests {
         var machine = MigrationMachine(plan: Self.canary)
         let (_, outcome) = Self.drive(&machine, failing: [
             .verifyNodes(batch: 1, nodes: ["n2"], mode: .nftables): "n2 not Ready",
-            .restoreOriginalDaemonSet: "500 Internal Server Error",
+            .pointDaemonSetAtOriginal: "500 Internal Server Error",
         ])
         guard case .rollbackIncomplete(_, let rollbackError, let remaining) = outcome else {
             Issue.record("expected rollbackIncomplete, got \(outcome)")
             return
         }
         #expect(rollbackError == "500 Internal Server Error")
-        #expect(remaining.first == .restoreOriginalDaemonSet)
+        #expect(remaining.first == .pointDaemonSetAtOriginal)
         #expect(remaining.contains(.replacePods(batch: 0, nodes: ["n1", "n2"])))
         #expect(outcome.exitStatus == .rollbackIncomplete)
     }
@@ -123,7 +152,7 @@ struct MigrationMachineTests {
         var resumed = MigrationMachine(record: machine.record)
         _ = resumed.rollBack(reason: "operator asked")
         let (rollback, final) = Self.drive(&resumed)
-        #expect(rollback.first == .restoreOriginalDaemonSet && rollback.last == .releaseLock)
+        #expect(rollback.first == .pointDaemonSetAtOriginal && rollback.last == .releaseLock)
         #expect(final == .rolledBack(reason: "operator asked"))
     }
 
@@ -174,9 +203,12 @@ struct MigrationMachineTests {
         } else {
             #expect(undone == .failed(reason: "operator asked"))
         }
-        // Whatever was replaced comes back in the old mode, after the template is back.
+        // Whatever was replaced comes back in the old mode, after the template is back and before the update
+        // strategy is: the DaemonSet controller is left nothing to roll.
         if let replace = undo.firstIndex(where: { if case .replacePods = $0 { true } else { false } }) {
-            #expect(undo[..<replace].contains(.restoreOriginalDaemonSet))
+            #expect(undo[..<replace].contains(.pointDaemonSetAtOriginal))
+            #expect(undo[replace...].contains(.restoreDaemonSet))
+            #expect(!undo.contains(.restoreOriginalDaemonSet) && !undo.contains { if case .awaitRollout = $0 { true } else { false } })
         }
     }
 

@@ -113,6 +113,23 @@ struct MigrationStepLogicTests {
         #expect(abs(parsed.timeIntervalSince(date)) < 0.01)
     }
 
+    @Test("RFC 3339 timestamps read by hand agree with Foundation's ISO 8601 formatter", arguments: [
+        "2026-12-03T11:41:29Z", "1970-01-01T00:00:00Z", "2000-02-29T23:59:59Z", "2024-03-01T00:00:00+02:00",
+        "1999-12-31T18:30:05-05:30", "2026-12-03T11:41:29.5Z", "2026-12-03T11:41:29.123Z",
+    ])
+    func rfc3339(_ text: String) throws {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = text.contains(".") ? [.withInternetDateTime, .withFractionalSeconds] : [.withInternetDateTime]
+        let expected = try #require(formatter.date(from: text))
+        let parsed = try #require(Timestamp.parse(text))
+        #expect(abs(parsed.timeIntervalSince(expected)) < 0.001, "\(parsed) vs \(expected)")
+    }
+
+    @Test("text that is no timestamp parses to nil", arguments: ["", "2026-12-03", "2026-13-03T11:41:29Z", "2026-12-03T11:41:29", "yesterday"])
+    func notATimestamp(_ text: String) {
+        #expect(Timestamp.parse(text) == nil)
+    }
+
     static let original = MigrationState.OriginalDaemonSet(
         name: "kube-proxy", container: "kube-proxy", volume: "kube-proxy", resourceVersion: "847", generation: 1,
         updateStrategy: ["type": "RollingUpdate", "rollingUpdate": ["maxUnavailable": 1]],

@@ -90,3 +90,79 @@ struct KillRecoveryTests {
         return await process.wait()
     }
 }
+
+/// One kill point inside a rollback: the migration stopped at `forward` (killed after that many steps, or
+/// finished when nil), then `kpswitch rollback` gets SIGKILL once `rollbackCompleted == completed`, and a
+/// fresh `rollback` finishes it.
+struct RollbackKillCase: Sendable, CustomTestStringConvertible {
+    let forward: Int?
+    let rollback: [MigrationStep]
+    let completed: Int
+
+    var testDescription: String {
+        "\(forward.map { "killed after step \($0)" } ?? "finished"), rollback killed after its step \(completed) (\(rollback[completed - 1].summary))"
+    }
+
+    static let all: [RollbackKillCase] = {
+        let plan = MigrationPlan.canary(from: .iptables, to: .nftables, nodes: KillCase.nodes, batches: KillCase.batches,
+                                        cleanup: .kubeProxyCleansItself)
+        // After the first canary batch (only its node to put back); in the final batches, after the first one's
+        // verification (a pod on the original template already runs the new mode); and after the whole migration.
+        let firstVerify = plan.steps.firstIndex { if case .verifyNodes = $0 { true } else { false } }.map { $0 + 1 }
+        let finalVerify = plan.steps.indices.first { index in
+            if case .verifyNodes = plan.steps[index], plan.steps[..<index].contains(.pointDaemonSetAtOriginal) { return true }
+            return false
+        }.map { $0 + 1 }
+        let stops: [Int?] = [firstVerify, finalVerify, nil]
+        return stops.flatMap { forward -> [RollbackKillCase] in
+            let undo = plan.rollbackSteps(after: Array(plan.steps.prefix(forward.map { $0 + 1 } ?? plan.steps.count)))
+            return (1..<undo.count).map { RollbackKillCase(forward: forward, rollback: undo, completed: $0) }
+        }
+    }()
+}
+
+/// Issue #17: the rollback's own steps (the original template under OnDelete, kpswitch's batches in the old
+/// mode, the update strategy last) each survive a SIGKILL: a fresh `rollback` finishes, and the DaemonSet
+/// controller has nothing left to roll.
+@Suite("rollback killed after each of its steps", .timeLimit(.minutes(5)))
+struct RollbackKillRecoveryTests {
+    @Test("a fresh rollback finishes", arguments: RollbackKillCase.all)
+    func killed(_ kill: RollbackKillCase) async throws {
+        let shape = ClusterShape.kubeadm
+        try await TestCluster.with(shape, try shape.scenario(mode: "iptables", workers: 1)) { cluster in
+            try #require(cluster.nodeNames.sorted() == KillCase.nodes.sorted())
+            let original = try cluster.kubeProxyObjects()
+            if let forward = kill.forward {
+                let killed = try await KillRecoveryTests.migrateAndKill(cluster, after: forward, strategy: .canary)
+                try #require(killed.signalled, "the record never showed completed == \(forward): \(killed)")
+            } else {
+                let migrated = try await cluster.kpswitch(["migrate", "--to", "nftables", "--yes", "--timeout", "2m"] + Strategy.canary.arguments)
+                try #require(migrated.status == 0, "\(migrated)")
+            }
+            let target = Locked<KPSwitchProcess?>(nil)
+            cluster.onStateWrite { data in
+                guard data["phase"] == "rollingBack", data["rollbackCompleted"] == String(kill.completed) else { return }
+                target.withLock { process in
+                    process?.kill()
+                    process = nil
+                }
+            }
+            let process = try cluster.startKPSwitch(["rollback", "--yes", "--timeout", "2m"])
+            target.withLock { $0 = process }
+            let killed = await process.wait()
+            try #require(killed.signalled, "the rollback's record never showed rollbackCompleted == \(kill.completed): \(killed)")
+            let recorded = try #require(cluster.state?["record"].flatMap { $0.data(using: .utf8) })
+            let record = try JSONDecoder().decode(MigrationMachine.Record.self, from: recorded)
+            // The recorded plan lists the nodes in kpswitch's order: compare the steps as the progress names them.
+            #expect(record.rollback?.map(\.summary) == kill.rollback.map(\.summary), "\(record)")
+
+            let rollback = try await cluster.kpswitch(["rollback", "--yes", "--timeout", "2m"])
+            #expect(rollback.status == 0, "\(rollback)")
+            try await cluster.waitUntilKubeProxyReady()
+            let daemonSet = try #require(cluster.daemonSet)
+            #expect(daemonSet[path: ["spec", "updateStrategy"]] == original.daemonSet[path: ["spec", "updateStrategy"]])
+            #expect(daemonSet[path: ["spec", "template"]] == original.daemonSet[path: ["spec", "template"]])
+            try await cluster.expectRestored(original, mode: "iptables")
+        }
+    }
+}

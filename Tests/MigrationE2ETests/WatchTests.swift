@@ -97,6 +97,33 @@ struct WatchTests {
         }
     }
 
+    @Test("after a rollback of a canary migration the DaemonSet is as recorded and no pod restarts once kpswitch has exited")
+    func nothingLeftToRollAfterRollback() async throws {
+        let shape = ClusterShape.kubeadm
+        try await TestCluster.with(shape, try shape.scenario(mode: "iptables", workers: 3)) { cluster in
+            let before = try cluster.kubeProxyObjects()
+            let migrated = try await cluster.kpswitch(["migrate", "--to", "nftables", "--yes", "--timeout", "3m"] + Strategy.canary.arguments)
+            try #require(migrated.status == 0, "\(migrated)")
+            let rolledBack = try await cluster.kpswitch(["rollback", "--yes", "--timeout", "3m"])
+            try #require(rolledBack.status == 0, "\(rolledBack)")
+            // kpswitch replaced the pods itself, under OnDelete: the update strategy went back only after its batches.
+            #expect(rolledBack.stdout.contains("pointing the DaemonSet back at the original ConfigMap"), "\(rolledBack)")
+            #expect(!rolledBack.stdout.contains("waiting for every node to run"), "\(rolledBack)")
+            let daemonSet = try #require(cluster.daemonSet)
+            #expect(daemonSet[path: ["spec", "updateStrategy"]] == before.daemonSet[path: ["spec", "updateStrategy"]])
+            #expect(daemonSet[path: ["spec", "template"]] == before.daemonSet[path: ["spec", "template"]])
+            let pods = Set(cluster.kubeProxyPods.map(\.name))
+            // Long enough for the controller (it reconciles every 10 ms) to roll several pods at maxUnavailable 1.
+            try await Task.sleep(for: .seconds(3))
+            #expect(Set(cluster.kubeProxyPods.map(\.name)) == pods, "pods were replaced after kpswitch exited")
+            let status = daemonSet["status"]
+            let desired = status?["desiredNumberScheduled"]?.intValue
+            #expect(desired == Int64(cluster.nodeNames.count))
+            #expect(status?["updatedNumberScheduled"]?.intValue == desired, "\(status ?? .null)")
+            try await cluster.expectRestored(before, mode: "iptables")
+        }
+    }
+
     /// The steps that open a watch and wait.
     static func waitingSteps(_ strategy: Strategy) -> Int {
         // canary with --batches 1,100% and the default final batches 25%,100%: 4 batches × (replace + verify)

@@ -71,9 +71,19 @@ struct KubeProxyState: Sendable {
         let objects = try KubeProxyObjects(
             daemonSets: try encoder.encode(JSONValue.object(["items": .array(daemonSets.map(\.json))])),
             configMaps: try encoder.encode(JSONValue.object(["items": .array(configMaps.map(\.json))])),
-            pods: try encoder.encode(JSONValue.object(["items": .array(pods.map(\.json))])),
-            nodes: try encoder.encode(JSONValue.object(["items": .array(nodes.map(\.json))])))
+            pods: try encoder.encode(JSONValue.object(["items": .array(pods.map { Self.only([["metadata"]], of: $0.json) })])),
+            nodes: try encoder.encode(JSONValue.object(["items": .array(nodes.map { Self.only([["metadata"], ["status", "nodeInfo"]], of: $0.json) })])))
         return (FlavourDetection.detect(objects), daemonSets, configMaps)
+    }
+
+    /// The fields detection reads of a pod or node (its metadata, a node's nodeInfo): on a large cluster,
+    /// encoding whole pods and nodes for it cost more than the rest of planning.
+    static func only(_ paths: [[String]], of object: JSONValue) -> JSONValue {
+        var kept: JSONValue = [:]
+        for path in paths {
+            kept[path: path] = object[path: path]
+        }
+        return kept
     }
 
     static func state(

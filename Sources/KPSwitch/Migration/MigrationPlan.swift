@@ -58,33 +58,54 @@ public struct MigrationPlan: Codable, Equatable, Sendable {
             steps: [.acquireLock, .backUp, .editConfigInPlace, .restartDaemonSet, .awaitRollout(mode: to), .releaseLock])
     }
 
-    /// The steps that undo `done` (the steps completed so far, in order): configuration and template
-    /// first, so that every pod replaced afterwards comes back in the old mode; then the pods; then the
-    /// staged ConfigMap and the lock.
+    /// The steps that undo `done` (the steps attempted so far, in order): configuration first, so that every pod
+    /// replaced afterwards comes back in the old mode; then the template and the pods; then the staged ConfigMap
+    /// and the lock.
+    ///
+    /// Canary: the original template while the update strategy stays OnDelete, every node replaced so far
+    /// replaced again in kpswitch's own batches (laid out as the final batches), each verified in the old mode,
+    /// and only then the original update strategy, so that the DaemonSet controller has nothing left to roll.
+    /// Rolling: the original template and strategy, and the controller's rollout is followed.
     public func rollbackSteps(after done: [MigrationStep]) -> [MigrationStep] {
         var steps: [MigrationStep] = []
         if done.contains(where: { $0 == .writeOriginalConfig || $0 == .editConfigInPlace }) {
             steps.append(.restoreOriginalConfig)
         }
-        if done.contains(where: { [.pointDaemonSetAtStaged, .pointDaemonSetAtOriginal, .restartDaemonSet].contains($0) }) {
-            // The template and update strategy exactly as recorded (no restartedAt of kpswitch's left).
-            steps.append(.restoreOriginalDaemonSet)
-        }
-        if done.contains(where: { [.restoreDaemonSet, .restartDaemonSet, .writeOriginalConfig, .editConfigInPlace, .pointDaemonSetAtOriginal].contains($0) }) {
-            // Any pod may run the new mode: the restored template rolls them, and awaiting the old mode
-            // replaces, one at a time, any pod that still shows the new one.
-            steps.append(.awaitRollout(mode: from))
-        } else {
-            let replaced = done.flatMap { step -> [String] in
-                if case .replacePods(_, let nodes) = step { return nodes }
-                return []
+        if done.contains(.pointDaemonSetAtStaged) {
+            let batches = rollbackBatches(replaced: done)
+            if !batches.isEmpty { steps.append(.pointDaemonSetAtOriginal) }
+            for (index, nodes) in batches.enumerated() {
+                steps += [.replacePods(batch: index, nodes: nodes), .verifyNodes(batch: index, nodes: nodes, mode: from)]
             }
-            if !replaced.isEmpty {
-                steps += [.replacePods(batch: 0, nodes: replaced), .verifyNodes(batch: 0, nodes: replaced, mode: from)]
+            steps.append(.restoreDaemonSet)
+        } else {
+            if done.contains(.restartDaemonSet) {
+                // The template and update strategy exactly as recorded (no restartedAt of kpswitch's left).
+                steps.append(.restoreOriginalDaemonSet)
+            }
+            if done.contains(where: { $0 == .restartDaemonSet || $0 == .editConfigInPlace }) {
+                // Any pod may run the new mode: the restored template rolls them, and awaiting the old mode
+                // replaces, one at a time, any pod that still shows the new one.
+                steps.append(.awaitRollout(mode: from))
             }
         }
         if done.contains(.createStagedConfig) { steps.append(.deleteStagedConfig) }
         if done.contains(.acquireLock) && !done.contains(.releaseLock) { steps.append(.releaseLock) }
         return steps
+    }
+
+    /// The nodes `done` replaced (in a canary or a final batch), in the final batches' layout: the first final
+    /// batch's nodes first, so that a bad old mode shows on a few nodes before it reaches the rest.
+    private func rollbackBatches(replaced done: [MigrationStep]) -> [[String]] {
+        let replaced = Set(done.flatMap { step -> [String] in
+            if case .replacePods(_, let nodes) = step { return nodes }
+            return []
+        })
+        var layout = finalBatches
+        let laidOut = Set(layout.joined())
+        layout.append(steps.compactMap { if case .replacePods(_, let nodes) = $0 { nodes } else { nil } }
+            .joined().filter { !laidOut.contains($0) })
+        var seen = Set<String>()
+        return layout.map { batch in batch.filter { replaced.contains($0) && seen.insert($0).inserted } }.filter { !$0.isEmpty }
     }
 }

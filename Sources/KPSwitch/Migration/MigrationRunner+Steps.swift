@@ -286,6 +286,10 @@ extension MigrationRunner {
 
     /// Deletes each node's kube-proxy pod that is not on the current template, then waits until every
     /// node has one that is. A node already replaced is left alone, so a re-run replaces nothing twice.
+    ///
+    /// Rolling a canary migration back after its final batches began, a pod on the current (original) template
+    /// may have started from the edited ConfigMap: its log decides, and one showing the other mode (or
+    /// crash-looping) is replaced once; one already in the old mode (replaced before a kill) is left alone.
     func replacePods(on nodes: [String]) async throws(StepFailure) {
         try await checkConfigMapUnchanged()
         let watch = try await openWatch()
@@ -293,23 +297,46 @@ extension MigrationRunner {
         var changes = watch.changes.makeAsyncIterator()
         var revision: (generation: Int, hash: String)?
         let wanted = Set(nodes)
+        let judging = state.record.rollback != nil && state.record.attempted.contains(.pointDaemonSetAtOriginal)
+        var verdicts = Verdicts()
+        // Nodes whose pod was deleted (or found in the old mode) by this run, and the pods it deleted.
+        var handled = Set<String>()
+        var replaced = Set<String>()
         var deleted = false
         while true {
+            var waitingFor: String?
             if let hash = try await currentRevision(watch, cache: &revision)?.1 {
-                let pods = watch.snapshot.pods
+                let pods = watch.snapshot.pods.filter { !replaced.contains($0.uid) }
                 if !deleted {
                     let stale = pods.filter { !$0.isCurrent(hash) }
                     if stale.count > 1, !watch.selector.isEmpty, stale.allSatisfy({ wanted.contains($0.node) }) {
                         // The batch is every pod left on another template: one request replaces them all.
                         try await deleteStalePods(selector: watch.selector, notOn: hash)
+                        handled.formUnion(stale.map(\.node))
                     } else {
-                        try await deletePods(stale.filter { wanted.contains($0.node) }.map(\.name))
+                        let batch = stale.filter { wanted.contains($0.node) }
+                        try await deletePods(batch.map(\.name))
+                        handled.formUnion(batch.map(\.node))
                     }
                     deleted = true
                 }
-                let missing = wanted.subtracting(pods.filter { $0.isCurrent(hash) }.map(\.node))
-                if missing.isEmpty { return }
-                try checkDeadline("new kube-proxy pods on \(missing.sorted().prefix(5).joined(separator: ", "))")
+                if judging {
+                    let unjudged = pods.filter { $0.isCurrent(hash) && wanted.contains($0.node) && !handled.contains($0.node) }
+                    var wrong: [PodSummary] = []
+                    for (pod, verdict) in zip(unjudged, await judge(unjudged, mode: state.record.plan.from, &verdicts)) {
+                        switch verdict {
+                        case .verified: handled.insert(pod.node)
+                        case .failed: wrong.append(pod)
+                        case .pending(let reason): waitingFor = reason
+                        }
+                    }
+                    try await deletePods(wrong.map(\.name))
+                    replaced.formUnion(wrong.map(\.uid))
+                    handled.formUnion(wrong.map(\.node))
+                }
+                let missing = wanted.subtracting(pods.filter { $0.isCurrent(hash) && !replaced.contains($0.uid) }.map(\.node))
+                if missing.isEmpty, waitingFor == nil { return }
+                try checkDeadline(waitingFor ?? "new kube-proxy pods on \(missing.sorted().prefix(5).joined(separator: ", "))")
             } else {
                 try checkDeadline("the DaemonSet controller to observe \(daemonSetRef)")
             }

@@ -256,11 +256,8 @@ extension MigrationOutcome {
 
 /// Kubernetes timestamps: RFC 3339 for ours, MicroTime for Lease fields.
 enum Timestamp {
-    static func rfc3339(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: date)
-    }
+    /// Swift's own ISO 8601 style (`2026-12-03T11:41:29Z`): no ICU formatter is built for each state write.
+    static func rfc3339(_ date: Date) -> String { date.ISO8601Format() }
 
     static func microTime(_ date: Date) -> String {
         let seconds = date.timeIntervalSince1970.rounded(.down)
@@ -268,7 +265,10 @@ enum Timestamp {
         return rfc3339(Date(timeIntervalSince1970: seconds)).dropLast() + "." + String(format: "%06d", micros) + "Z"
     }
 
+    /// Read once per pod event in a waiting phase: the plain RFC 3339 forms the API server writes are read by
+    /// hand (a formatter costs more than the rest of the event, building its ICU calendar each time).
     static func parse(_ text: String) -> Date? {
+        if let date = parseRFC3339(Array(text.utf8)) { return date }
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         if let date = formatter.date(from: text) { return date }
@@ -280,5 +280,55 @@ enum Timestamp {
             return parse(String(text[..<dot]) + "." + fraction + String(text[zone...]))
         }
         return nil
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`, nil for anything else.
+    private static func parseRFC3339(_ bytes: [UInt8]) -> Date? {
+        func number(_ start: Int, _ count: Int) -> Int? {
+            guard start + count <= bytes.count else { return nil }
+            var value = 0
+            for byte in bytes[start..<start + count] {
+                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }
+                value = value * 10 + Int(byte - UInt8(ascii: "0"))
+            }
+            return value
+        }
+        func byte(_ index: Int, is characters: String) -> Bool { index < bytes.count && characters.utf8.contains(bytes[index]) }
+        guard let year = number(0, 4), byte(4, is: "-"), let month = number(5, 2), byte(7, is: "-"), let day = number(8, 2),
+            byte(10, is: "Tt"), let hour = number(11, 2), byte(13, is: ":"), let minute = number(14, 2), byte(16, is: ":"),
+            let second = number(17, 2), (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
+        else { return nil }
+        var index = 19
+        var fraction = 0.0
+        if byte(index, is: ".") {
+            var scale = 0.1
+            index += 1
+            let start = index
+            while let digit = number(index, 1) {
+                fraction += Double(digit) * scale
+                scale /= 10
+                index += 1
+            }
+            guard index > start else { return nil }
+        }
+        var offset = 0
+        if byte(index, is: "Zz"), index + 1 == bytes.count {
+            offset = 0
+        } else if byte(index, is: "+-"), index + 6 == bytes.count, let hours = number(index + 1, 2), byte(index + 3, is: ":"),
+            let minutes = number(index + 4, 2)
+        {
+            offset = (hours * 60 + minutes) * 60 * (bytes[index] == UInt8(ascii: "-") ? -1 : 1)
+        } else {
+            return nil
+        }
+        // Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        let days = era * 146_097 + dayOfEra - 719_468
+        let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset
+        return Date(timeIntervalSince1970: Double(seconds) + fraction)
     }
 }
