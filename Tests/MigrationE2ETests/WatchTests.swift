@@ -75,6 +75,22 @@ struct WatchTests {
         }
     }
 
+    /// The DaemonSet's strategy and template are as recorded, the controller counts every pod updated, and no
+    /// pod is replaced in the seconds after kpswitch exited.
+    static func expectNothingLeftToRoll(_ cluster: TestCluster, before: KubeProxyObjects) async throws {
+        let daemonSet = try #require(cluster.daemonSet)
+        #expect(daemonSet[path: ["spec", "updateStrategy"]] == before.daemonSet[path: ["spec", "updateStrategy"]])
+        #expect(daemonSet[path: ["spec", "template"]] == before.daemonSet[path: ["spec", "template"]])
+        let pods = Set(cluster.kubeProxyPods.map(\.name))
+        // Long enough for the controller (it reconciles every 10 ms) to roll several pods at maxUnavailable 1.
+        try await Task.sleep(for: .seconds(3))
+        #expect(Set(cluster.kubeProxyPods.map(\.name)) == pods, "pods were replaced after kpswitch exited")
+        let status = daemonSet["status"]
+        let desired = status?["desiredNumberScheduled"]?.intValue
+        #expect(desired == Int64(cluster.nodeNames.count))
+        #expect(status?["updatedNumberScheduled"]?.intValue == desired, "\(status ?? .null)")
+    }
+
     @Test("after a canary migration the DaemonSet is as recorded and no pod restarts once kpswitch has exited")
     func nothingLeftToRoll() async throws {
         let shape = ClusterShape.kubeadm
@@ -82,17 +98,7 @@ struct WatchTests {
             let before = try cluster.kubeProxyObjects()
             let result = try await cluster.kpswitch(["migrate", "--to", "nftables", "--yes", "--timeout", "3m"] + Strategy.canary.arguments)
             try #require(result.status == 0, "\(result)")
-            let daemonSet = try #require(cluster.daemonSet)
-            #expect(daemonSet[path: ["spec", "updateStrategy"]] == before.daemonSet[path: ["spec", "updateStrategy"]])
-            #expect(daemonSet[path: ["spec", "template"]] == before.daemonSet[path: ["spec", "template"]])
-            let pods = Set(cluster.kubeProxyPods.map(\.name))
-            // Long enough for the controller (it reconciles every 10 ms) to roll several pods at maxUnavailable 1.
-            try await Task.sleep(for: .seconds(3))
-            #expect(Set(cluster.kubeProxyPods.map(\.name)) == pods, "pods were replaced after kpswitch exited")
-            let status = daemonSet["status"]
-            let desired = status?["desiredNumberScheduled"]?.intValue
-            #expect(desired == Int64(cluster.nodeNames.count))
-            #expect(status?["updatedNumberScheduled"]?.intValue == desired, "\(status ?? .null)")
+            try await Self.expectNothingLeftToRoll(cluster, before: before)
             try await cluster.expectMigrated(to: "nftables", from: before, allowRestart: false)
         }
     }
@@ -109,17 +115,7 @@ struct WatchTests {
             // kpswitch replaced the pods itself, under OnDelete: the update strategy went back only after its batches.
             #expect(rolledBack.stdout.contains("pointing the DaemonSet back at the original ConfigMap"), "\(rolledBack)")
             #expect(!rolledBack.stdout.contains("waiting for every node to run"), "\(rolledBack)")
-            let daemonSet = try #require(cluster.daemonSet)
-            #expect(daemonSet[path: ["spec", "updateStrategy"]] == before.daemonSet[path: ["spec", "updateStrategy"]])
-            #expect(daemonSet[path: ["spec", "template"]] == before.daemonSet[path: ["spec", "template"]])
-            let pods = Set(cluster.kubeProxyPods.map(\.name))
-            // Long enough for the controller (it reconciles every 10 ms) to roll several pods at maxUnavailable 1.
-            try await Task.sleep(for: .seconds(3))
-            #expect(Set(cluster.kubeProxyPods.map(\.name)) == pods, "pods were replaced after kpswitch exited")
-            let status = daemonSet["status"]
-            let desired = status?["desiredNumberScheduled"]?.intValue
-            #expect(desired == Int64(cluster.nodeNames.count))
-            #expect(status?["updatedNumberScheduled"]?.intValue == desired, "\(status ?? .null)")
+            try await Self.expectNothingLeftToRoll(cluster, before: before)
             try await cluster.expectRestored(before, mode: "iptables")
         }
     }

@@ -58,12 +58,7 @@ struct Migrate: AsyncParsableCommand, GlobalOptionsCommand {
         transform: { try DurationArgument(parsing: $0) })
     var timeout: DurationArgument?
 
-    @Option(
-        help: ArgumentHelp(
-            "Stop, without rolling back, when the API server stays unreachable this long (default 10m); migrate --resume or rollback finish it later.",
-            valueName: "duration"),
-        transform: { try DurationArgument(parsing: $0) })
-    var apiUnavailableTimeout: DurationArgument?
+    @OptionGroup var apiOutage: APIOutageOption
 
     @Flag(help: "Print the plan and stop; nothing is changed.")
     var dryRun = false
@@ -119,7 +114,7 @@ struct Migrate: AsyncParsableCommand, GlobalOptionsCommand {
         let printer = ProgressPrinter(toStandardError: global.output == .json)
         let engine = MigrationEngine(access: global.clusterAccess, logger: Logger(label: "kpswitch.migrate"), progress: printer.print)
         let limit = timeout?.duration ?? .seconds(30 * 60)
-        let apiLimit = apiUnavailableTimeout?.duration ?? .seconds(600)
+        let apiLimit = apiOutage.limit
         if resume {
             try await Confirmation.ask("Resume the recorded migration?", yes: yes)
             return try finish(try await engine.resume(timeout: limit, apiUnavailableTimeout: apiLimit), renderer)

@@ -30,12 +30,7 @@ struct Rollback: AsyncParsableCommand, GlobalOptionsCommand {
         transform: { try DurationArgument(parsing: $0) })
     var timeout: DurationArgument?
 
-    @Option(
-        help: ArgumentHelp(
-            "Stop, without rolling back, when the API server stays unreachable this long (default 10m); migrate --resume or rollback finish it later.",
-            valueName: "duration"),
-        transform: { try DurationArgument(parsing: $0) })
-    var apiUnavailableTimeout: DurationArgument?
+    @OptionGroup var apiOutage: APIOutageOption
 
     func run() async throws {
         try Confirmation.refuseWithoutTerminal(yes: yes)
@@ -44,7 +39,7 @@ struct Rollback: AsyncParsableCommand, GlobalOptionsCommand {
         let engine = MigrationEngine(access: global.clusterAccess, logger: Logger(label: "kpswitch.rollback"), progress: printer.print)
         let result = try await engine.rollback(
             force: force, timeout: timeout?.duration ?? .seconds(30 * 60),
-            apiUnavailableTimeout: apiUnavailableTimeout?.duration ?? .seconds(600))
+            apiUnavailableTimeout: apiOutage.limit)
         Renderer(options: global).render(result)
         if result.exitStatus != .success { throw ExitCode(result.exitStatus.rawValue) }
     }
