@@ -96,6 +96,30 @@ struct NodeSnapshotTests {
         #expect(pods.isEmpty, "\(pods)")
     }
 
+    @Test("a 500 answering an access review and a 500 answering an agent pod's create are asked again: every node is snapshotted")
+    func transientErrors() async throws {
+        var scenario = try MigrateTests.kubeadm()
+        scenario.nodeGroups = [
+            .init(namePrefix: "control-plane", count: 1, ipvs: .loaded, controlPlane: true),
+            .init(namePrefix: "worker", count: 2, ipvs: .loaded),
+        ]
+        let cluster = try await MigrateTests.Cluster.start(scenario)
+        cluster.sim.faults.failNext(verb: "create", resource: "selfsubjectaccessreviews", code: 500)
+        cluster.sim.faults.failNext(verb: "create", resource: "pods", code: 500)
+        let before = cluster.sim.requestCounts
+        let (taken, json) = try cluster.kpswitch(["snapshot", "--scope", "nodes"])
+        let served = cluster.sim.requestCounts.merging(before) { after, before in after - before }
+        let pods = try Self.agentPods(cluster)
+        try await cluster.stop()
+
+        #expect(taken.status == 0, "\(taken.stdout)\(taken.stderr)")
+        let nodes = json["nodes"] as? [[String: Any]] ?? []
+        #expect(nodes.count == 3 && nodes.allSatisfy { $0["snapshotted"] as? Bool == true }, "\(json)")
+        // Four reviews and three pods, each one of them asked once more.
+        #expect(served["create selfsubjectaccessreviews"] == 5 && served["create pods"] == 4, "\(served)")
+        #expect(pods.isEmpty, "\(pods)")
+    }
+
     @Test("a node that never starts agents is listed as not snapshotted with the reason, the others are, and the command exits 1")
     func neverStarts() async throws {
         var scenario = try MigrateTests.kubeadm()

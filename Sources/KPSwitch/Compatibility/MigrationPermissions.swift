@@ -56,7 +56,12 @@ public enum MigrationPermissions {
     ) async throws(KubeAPIError) -> [Permission] {
         var missing: [Permission] = []
         for permission in permissions ?? required(namespace: namespace) {
-            if try await !client.create(permission.review).allowed { missing.append(permission) }
+            // A review only asks; asking again after a 429 or 5xx is safe, and one lost answer must not
+            // fail a preflight or a node snapshot.
+            let review = permission.review
+            if try await !TransientRetry.create({ () async throws(KubeAPIError) in try await client.create(review) }).allowed {
+                missing.append(permission)
+            }
         }
         return missing
     }

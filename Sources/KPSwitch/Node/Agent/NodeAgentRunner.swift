@@ -87,7 +87,14 @@ public struct NodeAgentRunner: Sendable {
         }
         let created: Result<Pod, KubeAPIError>
         do throws(KubeAPIError) {
-            created = .success(try await client.create(agent.pod, namespace: namespace))
+            // Sent again after a 429 or 5xx; AlreadyExists then means an earlier attempt landed, and the
+            // random name makes that pod this run's.
+            let (client, namespace, pod) = (client, namespace, agent.pod)
+            created = .success(try await TransientRetry.create { () async throws(KubeAPIError) in
+                try await client.create(pod, namespace: namespace)
+            })
+        } catch where error.kind == .alreadyExists {
+            created = .success(agent.pod)
         } catch {
             created = .failure(error)
         }
