@@ -90,7 +90,10 @@ extension MigrationRunner {
     /// Every node writes its bundle before the first change; the record keeps what each reported, so a
     /// resumed run shows it. A node without a bundle fails the step (nothing is changed yet) unless ignored.
     func snapshotNodes() async throws(StepFailure) {
-        guard let plan = state.nodeSnapshot else { return }
+        guard let plan = state.nodeSnapshot else {
+            progress("node snapshot: none taken (--no-node-snapshot); no node has a bundle to restore from")
+            return
+        }
         // A fresh survey per try: a survey keeps the failures it met.
         var report = await NodeSnapshots.take(survey: ClusterSurvey(client: client, namespace: namespace), options: plan.options, id: plan.id, keptIn: MigrationState.configMapName)
         // The agents' requests do not wait out a flaky API server as the steps' do: a node that failed gets
