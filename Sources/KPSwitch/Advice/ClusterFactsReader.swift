@@ -51,8 +51,9 @@ struct KubeProxyState: Sendable {
     /// The ConfigMap kube-proxy reads its configuration from; nil when the flags set the mode.
     let configMap: ConfigMap?
 
-    static func read(client: KubeClient, namespace: String) async throws -> KubeProxyState {
-        let (report, daemonSets, configMaps) = try await detect(client: client, namespace: namespace)
+    /// The state `detected` describes; throws the flavour's refusal (exit 3) when kpswitch cannot migrate it.
+    static func state(detected: (FlavourReport, [DaemonSet], [ConfigMap]), namespace: String) throws -> KubeProxyState {
+        let (report, daemonSets, configMaps) = detected
         if let blocker = report.blocker {
             throw KPSwitchError(
                 status: .preflightFailed, message: blocker.message, remediation: blocker.remediation,
@@ -65,16 +66,26 @@ struct KubeProxyState: Sendable {
     static func detect(client: KubeClient, namespace: String) async throws -> (FlavourReport, [DaemonSet], [ConfigMap]) {
         let daemonSets = try await client.list(DaemonSet.self, namespace: namespace).items
         let configMaps = try await client.list(ConfigMap.self, namespace: namespace).items
-        let pods = try await client.list(Pod.self, namespace: namespace, labelSelector: "k8s-app=kube-proxy").items
-        let nodes = try await client.list(Node.self).items
+        // Page by page, keeping only what detection reads: a thousand whole pods and nodes are never held at once.
+        var pods: [JSONValue] = []
+        for try await page in client.listPages(Pod.self, namespace: namespace, labelSelector: "k8s-app=kube-proxy") {
+            pods += page.items.map { Self.only(Self.podFields, of: $0.json) }
+        }
+        var nodes: [JSONValue] = []
+        for try await page in client.listPages(Node.self) {
+            nodes += page.items.map { Self.only([["metadata", "name"], ["metadata", "labels"], ["status", "nodeInfo"]], of: $0.json) }
+        }
         let encoder = JSONEncoder()
         let objects = try KubeProxyObjects(
             daemonSets: try encoder.encode(JSONValue.object(["items": .array(daemonSets.map(\.json))])),
             configMaps: try encoder.encode(JSONValue.object(["items": .array(configMaps.map(\.json))])),
-            pods: try encoder.encode(JSONValue.object(["items": .array(pods.map { Self.only([["metadata"]], of: $0.json) })])),
-            nodes: try encoder.encode(JSONValue.object(["items": .array(nodes.map { Self.only([["metadata"], ["status", "nodeInfo"]], of: $0.json) })])))
+            pods: try encoder.encode(JSONValue.object(["items": .array(pods)])),
+            nodes: try encoder.encode(JSONValue.object(["items": .array(nodes)])))
         return (FlavourDetection.detect(objects), daemonSets, configMaps)
     }
+
+    /// A pod's fields detection reads (static pods are found by label, annotation and owner), without its managedFields.
+    static let podFields = [["name"], ["namespace"], ["labels"], ["annotations"], ["ownerReferences"]].map { ["metadata"] + $0 }
 
     /// The fields detection reads of a pod or node (its metadata, a node's nodeInfo): on a large cluster,
     /// encoding whole pods and nodes for it cost more than the rest of planning.

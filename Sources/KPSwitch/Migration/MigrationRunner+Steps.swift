@@ -296,7 +296,6 @@ extension MigrationRunner {
     func replacePods(on nodes: [String]) async throws(StepFailure) {
         try await checkConfigMapUnchanged()
         let watch = try await openWatch()
-        defer { watch.stop() }
         var changes = watch.changes.makeAsyncIterator()
         var revision: (generation: Int, hash: String)?
         let wanted = Set(nodes)
@@ -387,7 +386,6 @@ extension MigrationRunner {
     /// batch is verified: unchanged, the batch's pods started from the text their nodes proved in the canary batches.
     func verify(nodes: [String], mode: ProxyMode) async throws(StepFailure) {
         let watch = try await openWatch()
-        defer { watch.stop() }
         var changes = watch.changes.makeAsyncIterator()
         var revision: (generation: Int, hash: String)?
         let finalBatch = state.record.rollback == nil && state.record.done.contains(.pointDaemonSetAtOriginal)
@@ -432,7 +430,6 @@ extension MigrationRunner {
     func awaitRollout(mode: ProxyMode) async throws(StepFailure) {
         try await checkConfigMapUnchanged()
         let watch = try await openWatch()
-        defer { watch.stop() }
         var changes = watch.changes.makeAsyncIterator()
         var revision: (generation: Int, hash: String)?
         var verdicts = Verdicts()

@@ -48,6 +48,8 @@ actor MigrationRunner {
     let events: MigrationEvents
 
     var state: MigrationState
+    /// The pod and DaemonSet watches the waiting phases share (`openWatch`), stopped when the run ends.
+    var rolloutWatch: RolloutWatch?
     private var stateResourceVersion: String?
     private var deadline: ContinuousClock.Instant
     private let started = ContinuousClock.now
@@ -82,6 +84,8 @@ actor MigrationRunner {
         } catch {
             result = .failure(error)
         }
+        rolloutWatch?.stop()
+        rolloutWatch = nil
         await events.drain(within: .seconds(5))
         return try result.get()
     }
