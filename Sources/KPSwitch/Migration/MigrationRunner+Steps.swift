@@ -300,7 +300,7 @@ extension MigrationRunner {
         var revision: (generation: Int, hash: String)?
         let wanted = Set(nodes)
         let judging = state.record.rollback != nil && state.record.attempted.contains(.pointDaemonSetAtOriginal)
-        var verdicts = Verdicts()
+        var verdicts = Verdicts(rereadAfter: pollInterval)
         // Nodes whose pod was deleted (or found in the old mode) by this run, and the pods it deleted.
         var handled = Set<String>()
         var replaced = Set<String>()
@@ -389,7 +389,7 @@ extension MigrationRunner {
         var changes = watch.changes.makeAsyncIterator()
         var revision: (generation: Int, hash: String)?
         let finalBatch = state.record.rollback == nil && state.record.done.contains(.pointDaemonSetAtOriginal)
-        var verdicts = Verdicts(sampling: finalBatch)
+        var verdicts = Verdicts(sampling: finalBatch, rereadAfter: pollInterval)
         var verified = Set<String>()
         let wanted = Set(nodes)
         while true {
@@ -432,7 +432,7 @@ extension MigrationRunner {
         let watch = try await openWatch()
         var changes = watch.changes.makeAsyncIterator()
         var revision: (generation: Int, hash: String)?
-        var verdicts = Verdicts()
+        var verdicts = Verdicts(rereadAfter: pollInterval)
         var replaced = Set<String>()
         let rollingBack = state.record.rollback != nil
         var lastLine = ""

@@ -51,6 +51,7 @@ actor MigrationRunner {
     /// The pod and DaemonSet watches the waiting phases share (`openWatch`), stopped when the run ends.
     var rolloutWatch: RolloutWatch?
     private var stateResourceVersion: String?
+    private var encodedConstants: [String: String]?
     private var deadline: ContinuousClock.Instant
     private let started = ContinuousClock.now
 
@@ -160,7 +161,7 @@ actor MigrationRunner {
         state.updatedAt = Timestamp.rfc3339(Date())
         var configMap = ConfigMap(name: MigrationState.configMapName, namespace: namespace)
         configMap.labels = ["app.kubernetes.io/managed-by": "kpswitch"]
-        configMap.data = try state.encodedData()
+        configMap.data = try state.encodedData(constants: &encodedConstants)
         for _ in 0..<3 {
             let version = stateResourceVersion
             let written = try await stateWrite { () async throws(KubeAPIError) in

@@ -327,12 +327,17 @@ struct Verdicts {
     /// template that is Ready and has never restarted proves its node again without its log being read.
     let sampling: Bool
     private var sampled = false
+    /// A log that lacked the start-up line is read again after this long, not on every event of the phase.
+    let rereadAfter: Duration
+    /// The last pending verdict of each such pod, and when its log may be read again.
+    private var rereads: [String: (verdict: NodeVerdict, at: ContinuousClock.Instant)] = [:]
 
     /// A final batch whose sample has not shown the mode yet: read one log, not every one.
     var needsSample: Bool { sampling && !sampled }
 
-    init(sampling: Bool = false) {
+    init(sampling: Bool = false, rereadAfter: Duration) {
         self.sampling = sampling
+        self.rereadAfter = rereadAfter
     }
 
     /// The verdict without reading the log; nil when the pod's log must be read now.
@@ -347,6 +352,7 @@ struct Verdicts {
             decided[pod.uid] = .verified
             return .verified
         }
+        if let reread = rereads[pod.uid], ContinuousClock.now < reread.at { return reread.verdict }
         return nil
     }
 
@@ -354,7 +360,10 @@ struct Verdicts {
         switch log {
         case .success(let log):
             let verdict = NodeVerdict.judgeLog(log, node: pod.node, pod: pod.name, mode: mode)
-            if case .pending = verdict { return verdict }
+            if case .pending = verdict {
+                rereads[pod.uid] = (verdict, .now + rereadAfter)
+                return verdict
+            }
             if verdict == .verified { sampled = true }
             decided[pod.uid] = verdict
             return verdict
