@@ -108,12 +108,17 @@ public struct NodeCleanups: Sendable {
         }
     }
 
+    /// What cleans one node by hand, as root on it.
+    static func command(mode: ProxyMode, running: ProxyMode) -> String {
+        "kpswitch cleanup --mode \(mode) --running-mode \(running)"
+    }
+
     static func clean(
         mode: ProxyMode, running: ProxyMode, nodes requested: [String]?, dryRun: Bool, survey: ClusterSurvey, options: NodeAgentOptions
     ) async -> NodeCleanupReport {
         let program = NodeAgentCleanupScript.program(LeftoverRemoval.footprint(of: mode, alongside: running), dryRun: dryRun)
         let agents = NodeAgents(survey: survey, options: options, only: requested.map(Set.init))
-        let command = "kpswitch cleanup --mode \(mode) --running-mode \(running)"
+        let command = Self.command(mode: mode, running: running)
         var report: [NodeCleanupReport.Node] = []
         switch await agents.run(program, read: { log throws(NodeAgentLogError) in try AgentCleanup(log: log) }) {
         case .notRun(let reason, let names):
@@ -126,23 +131,7 @@ public struct NodeCleanups: Sendable {
                     report.append(.init(node: name, reason: "kube-proxy does not run on a node of this name", command: nil))
                     continue
                 }
-                switch results[name] {
-                case .success(let agent)?:
-                    let cleanup = CleanupReport(
-                        mode: mode, dryRun: dryRun, plan: agent.plan, ipvsServices: agent.ipvsServices, keptIPVSServices: agent.keptIPVSServices)
-                    if let refusal = agent.refusal {
-                        report.append(.init(node: name, reason: "refused, nothing was changed: \(refusal)", command: command, cleanup: nil,
-                            alternative: "or rerun with --node-image IMAGE, an image that has ipvsadm and ip"))
-                    } else if let failure = agent.failure {
-                        report.append(.init(node: name, reason: failure, command: command, cleanup: cleanup))
-                    } else {
-                        report.append(.init(node: name, cleanup: cleanup))
-                    }
-                case .failure(let failure)?:
-                    report.append(.init(node: name, reason: "its agent could not run: \(failure.reason)", command: command))
-                case nil:
-                    report.append(.init(node: name, reason: "its agent could not run: no result", command: command))
-                }
+                report.append(.init(node: name, agent: results[name], mode: mode, command: command, dryRun: dryRun))
             }
         }
         return NodeCleanupReport(mode: mode, runningMode: running, dryRun: dryRun, nodes: report)
@@ -181,6 +170,28 @@ public struct NodeCleanupReport: Report {
             self.command = command
             self.alternative = alternative
             self.cleanup = cleanup
+        }
+
+        /// The node as its agent left it, or why the agent could not run.
+        init(node: String, agent: Result<AgentCleanup, NodeAgentFailure>?, mode: ProxyMode, command: String, dryRun: Bool) {
+            switch agent {
+            case .success(let agent)?:
+                let cleanup = CleanupReport(
+                    mode: mode, dryRun: dryRun, plan: agent.plan, ipvsServices: agent.ipvsServices, keptIPVSServices: agent.keptIPVSServices)
+                if let refusal = agent.refusal {
+                    self.init(
+                        node: node, reason: "refused, nothing was changed: \(refusal)", command: command,
+                        alternative: "or rerun with --node-image IMAGE, an image that has ipvsadm and ip")
+                } else if let failure = agent.failure {
+                    self.init(node: node, reason: failure, command: command, cleanup: cleanup)
+                } else {
+                    self.init(node: node, cleanup: cleanup)
+                }
+            case .failure(let failure)?:
+                self.init(node: node, reason: "its agent could not run: \(failure.reason)", command: command)
+            case nil:
+                self.init(node: node, reason: "its agent could not run: no result", command: command)
+            }
         }
 
         private enum CodingKeys: String, CodingKey { case node, cleaned, reason, command, alternative, cleanup }
