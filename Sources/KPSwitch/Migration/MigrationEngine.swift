@@ -212,7 +212,7 @@ public struct MigrationEngine: Sendable {
         switch outcome {
         case .migrated:
             if plan.cleanup == .node {
-                next.append("Remove the old mode's state on every node: kpswitch cleanup --mode \(plan.from.rawValue) (as root on each node).")
+                next.append("Remove the old mode's state on every node: kpswitch cleanup --mode \(plan.from.rawValue) --nodes all (through agent pods; what \(plan.to.rawValue) uses stays).")
             }
         case .migratedWithLeftovers(let why, let steps):
             reason = why
@@ -223,7 +223,7 @@ public struct MigrationEngine: Sendable {
         case .rolledBack(let why):
             reason = why
             if plan.cleanup == .initContainer, !replaced.isEmpty {
-                next.append("The \(plan.to.rawValue) state stays on the nodes that ran it: kpswitch cleanup --mode \(plan.to.rawValue) on \(replaced.joined(separator: ", ")).")
+                next.append("The \(plan.to.rawValue) state stays on the nodes that ran it: kpswitch cleanup --mode \(plan.to.rawValue) --nodes \(replaced.joined(separator: ",")).")
             }
             next.append("See Runbooks/rollback.md#after-a-rollback.")
         case .rollbackIncomplete(let why, let rollbackError, let steps):
