@@ -96,6 +96,13 @@ public struct NodeCleanups: Sendable {
     {
         let options = options
         return try await access.withClient(logger: Logger(label: "kpswitch.cleanup")) { client in
+            // Mid-migration some nodes run the old mode and some the new, whatever the ConfigMap says.
+            if let (state, _) = try await MigrationRunner.readState(client: client, namespace: access.namespace), state.isUnfinished {
+                throw KPSwitchError(
+                    status: .preflightFailed,
+                    message: "a migration from \(state.record.plan.from) to \(state.record.plan.to) is unfinished (\(state.phase)); its nodes run either mode, so no node is cleaned.",
+                    remediation: "Finish it with 'kpswitch migrate --resume' or 'kpswitch rollback', then clean up.")
+            }
             let survey = ClusterSurvey(client: client, namespace: access.namespace)
             let running = try await survey.kubeProxy().mode
             guard running != mode else {
