@@ -75,4 +75,51 @@ struct NodeCleanupTests {
         #expect(text.stdout.contains("  cleaned worker-1: no nftables leftovers found"), "\(text.stdout)")
         #expect(left.isEmpty, "left: \(left)")
     }
+
+    @Test("migrate --cleanup node from iptables to ipvs cleans every node through agents as its recorded last step; no pod is left")
+    func migrateCleansNodes() async throws {
+        let cluster = try await MigrateTests.Cluster.start(try MigrateTests.kubeadm(workersIPVS: .loaded))
+        let (plan, planJSON) = try cluster.kpswitch(["migrate", "--to", "ipvs", "--cleanup", "node", "--dry-run"])
+        let (result, json) = try cluster.kpswitch(["migrate", "--to", "ipvs", "--cleanup", "node", "--yes"])
+        let (_, status) = try cluster.kpswitch(["status"])
+        let left = try Self.agentPods(cluster)
+        try await cluster.stop()
+
+        #expect(plan.status == 0, "\(plan.stderr)")
+        let steps = planJSON["steps"] as? [String] ?? []
+        #expect(Array(steps.suffix(2)) == ["removing iptables leftovers from every node through agent pods", "releasing the kpswitch lock"], "\(steps)")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(json["outcome"] as? String == "migrated", "\(json)")
+        #expect(json["nextSteps"] as? [String] == [], "\(json)")
+        #expect(result.stderr.contains("node cleanup: 5 of 5 nodes cleaned of iptables leftovers"), "\(result.stderr)")
+        let events = (status["history"] as? [[String: Any]] ?? []).compactMap { $0["event"] as? String }
+        #expect(events.contains("completed: removing iptables leftovers from every node through agent pods"), "\(events)")
+        #expect(left.isEmpty, "left: \(left)")
+    }
+
+    @Test("migrate --cleanup node with a node that never starts agents: every node migrated, that one named with its command, exit 1")
+    func migrateLeavesNodeNamed() async throws {
+        var scenario = try MigrateTests.kubeadm(workersIPVS: .loaded)
+        var never = Scenario.NodeGroup(namePrefix: "never", count: 1, ipvs: .loaded)
+        never.startsAgents = false
+        scenario.nodeGroups.append(never)
+        let cluster = try await MigrateTests.Cluster.start(scenario)
+        let (result, json) = try cluster.kpswitch([
+            "migrate", "--to", "ipvs", "--cleanup", "node", "--yes", "--node-timeout", "4s",
+            "--ignore-preflight-errors", "IPVSKernelSupport,NodeSnapshot",
+        ])
+        let (_, status) = try cluster.kpswitch(["status"])
+        let left = try Self.agentPods(cluster)
+        try await cluster.stop()
+
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(json["outcome"] as? String == "migratedWithLeftovers", "\(json)")
+        let reason = json["reason"] as? String ?? ""
+        #expect(reason.hasPrefix("1 of 6 nodes: never-1 could not be cleaned (never-1: its agent could not run: the agent pod did not finish within 4s"), "\(reason)")
+        #expect(reason.contains("; run as root on it: kpswitch cleanup --mode iptables --running-mode ipvs)"), "\(reason)")
+        #expect((json["nextSteps"] as? [String] ?? []).first?.hasPrefix("Clean the nodes named above: as root on each, kpswitch cleanup --mode iptables --running-mode ipvs") == true, "\(json)")
+        #expect(result.stderr.contains("node cleanup: 5 of 6 nodes cleaned of iptables leftovers"), "\(result.stderr)")
+        #expect((status["nodes"] as? [[String: Any]] ?? []).allSatisfy { $0["observedMode"] as? String == "ipvs" }, "\(status)")
+        #expect(left.isEmpty, "left: \(left)")
+    }
 }

@@ -211,9 +211,7 @@ public struct MigrationEngine: Sendable {
         }
         switch outcome {
         case .migrated:
-            if plan.cleanup == .node {
-                next.append("Remove the old mode's state on every node: kpswitch cleanup --mode \(plan.from.rawValue) --nodes all (through agent pods; what \(plan.to.rawValue) uses stays).")
-            }
+            break
         case .migratedWithLeftovers(let why, let steps):
             reason = why
             remaining = steps.map(\.summary)
@@ -258,6 +256,8 @@ public struct MigrationEngine: Sendable {
             return "kubectl \(ns) rollout restart daemonset/\(state.originalDaemonSet.name)"
         case .deleteStagedConfig:
             return "kubectl \(ns) delete configmap \(state.target.stagedConfigMap)"
+        case .cleanNodes(let mode):
+            return "Clean the nodes named above: as root on each, kpswitch cleanup --mode \(mode.rawValue) --running-mode \(state.record.plan.to.rawValue); or from here kpswitch cleanup --mode \(mode.rawValue) --nodes all, with --node-image of an image that has ipvsadm and ip where IPVS state was refused."
         case .releaseLock:
             return "kubectl \(ns) delete lease \(MigrationLock.leaseName)"
         default:

@@ -130,7 +130,7 @@ public struct NodeCleanups: Sendable {
         switch await agents.run(program, read: { log throws(NodeAgentLogError) in try AgentCleanup(log: log) }) {
         case .notRun(let reason, let names):
             let names = requested ?? names ?? []
-            report = names.map { .init(node: $0, reason: "its agent could not run: \(reason)", command: command) }
+            report = names.map { .init(node: $0, reason: NodeCleanupReport.Node.agentFailurePrefix + reason, command: command) }
         case .ran(let names, let results, _):
             let known = Set(names)
             for name in requested ?? names {
@@ -195,11 +195,14 @@ public struct NodeCleanupReport: Report {
                     self.init(node: node, cleanup: cleanup)
                 }
             case .failure(let failure)?:
-                self.init(node: node, reason: "its agent could not run: \(failure.reason)", command: command)
+                self.init(node: node, reason: Self.agentFailurePrefix + failure.reason, command: command)
             case nil:
-                self.init(node: node, reason: "its agent could not run: no result", command: command)
+                self.init(node: node, reason: Self.agentFailurePrefix + "no result", command: command)
             }
         }
+
+        /// How the reason of a node whose agent gave no answer begins (worth another try, unlike a refusal).
+        static let agentFailurePrefix = "its agent could not run: "
 
         private enum CodingKeys: String, CodingKey { case node, cleaned, reason, command, alternative, cleanup }
     }
@@ -211,6 +214,12 @@ public struct NodeCleanupReport: Report {
     public let nodes: [Node]
 
     public var notCleaned: [Node] { nodes.filter { !$0.cleaned } }
+
+    /// This report with the nodes of `retry` (a second try on some of them) replaced by its answers.
+    func merging(_ retry: NodeCleanupReport) -> NodeCleanupReport {
+        let again = Dictionary(retry.nodes.map { ($0.node, $0) }, uniquingKeysWith: { first, _ in first })
+        return NodeCleanupReport(mode: mode, runningMode: runningMode, dryRun: dryRun, nodes: nodes.map { again[$0.node] ?? $0 })
+    }
 
     private enum CodingKeys: String, CodingKey { case mode, runningMode, dryRun, nodes }
 }
