@@ -28,6 +28,12 @@ struct NodeCleanupKillTests {
             try #require(killed.signalled, "the record never showed completed == \(k): \(killed)")
             #expect(!(killed.stdout + killed.stderr).contains("node cleanup:"), "the cleanup began before the kill: \(killed)")
 
+            // Meanwhile the nodes run either mode: a cleanup by hand is refused, and starts no pod.
+            let refused = try await cluster.kpswitch(["cleanup", "--mode", "iptables", "--nodes", "all"])
+            #expect(refused.status == 3, "\(refused)")
+            #expect(refused.stderr.contains("a migration from iptables to ipvs is unfinished (migrating)"), "\(refused)")
+            #expect(refused.stderr.contains("kpswitch migrate --resume"), "\(refused)")
+
             let resumed = try await cluster.kpswitch(["migrate", "--resume", "--yes", "--timeout", "2m"])
             #expect(resumed.status == 0, "\(resumed)")
             #expect((resumed.stdout + resumed.stderr).contains("node cleanup: 2 of 2 nodes cleaned of iptables leftovers"), "\(resumed)")
