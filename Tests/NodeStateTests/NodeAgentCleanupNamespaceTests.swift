@@ -200,4 +200,24 @@ struct NodeAgentCleanupNamespaceTests {
             #expect(!nat.contains(":KUBE-NODE-PORT ") && !nat.contains(":KUBE-LOAD-BALANCER "))
         }
     }
+
+    @Test("as root on the node, cleanup --mode iptables --running-mode ipvs removes what the agent would, and the same mode twice is a usage error")
+    func localBesideIPVS() async throws {
+        try await TestNamespace.with { ns in
+            try await populate(ns)
+            let footprint = LeftoverRemoval.footprint(of: .iptables, alongside: .ipvs)
+            let agent = try await cleanupLog(ns, footprint, dryRun: true)
+            let result = try await ns.kpswitch(["cleanup", "--mode", "iptables", "--running-mode", "ipvs", "-o", "json"])
+            #expect(result.succeeded, "\(result.stderrText)")
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdoutText.utf8)) as? [String: Any])
+            let chains = (json["chains"] as? [[String: Any]] ?? []).map { "\($0["store"] ?? "") \($0["table"] ?? "") \($0["chain"] ?? "")" }
+            let agentChains = agent.plan.iptables.flatMap { item in item.removal.chains.map { "\(item.variant.program) \($0.table) \($0.name)" } }
+            #expect(chains == agentChains && chains.count > 60, "\(chains.count) chains locally, \(agentChains.count) by the agent")
+            let nat = try await ns.run(["iptables-nft-save", "-t", "nat"])
+            #expect(nat.contains(":KUBE-SERVICES ") && nat.contains(":KUBE-NODE-PORT ") && !nat.contains(":KUBE-SVC-"))
+
+            let same = try await ns.kpswitch(["cleanup", "--mode", "ipvs", "--running-mode", "ipvs"])
+            #expect(same.status == .exited(2) && same.stderrText.contains("--running-mode ipvs is the mode being cleaned"), "\(same.stderrText)")
+        }
+    }
 }
