@@ -141,19 +141,33 @@ enum NodeAgentCleanupScript {
                 address=${service%:*}; address=${address#[}; address=${address%]}
                 printf '@%s|%s %s|%s\n' "$address" "$protocol" "$service" "${service##*:}" >> "$tmp.svc"
               done < "$tmp.save"
+              # One grep per list, not per virtual server: kube-ipvs0 holds an address per ClusterIP.
+              if [ -s "$tmp.vip" ]; then
+                grep -F -f "$tmp.vip" "$tmp.svc" > "$tmp.D"
+                grep -v -F -f "$tmp.vip" "$tmp.svc" > "$tmp.F"
+              else
+                : > "$tmp.D"
+                cat "$tmp.svc" > "$tmp.F"
+              fi
+              # On another of the node's addresses: kube-proxy's when the port is a NodePort.
+              : > "$tmp.X"
+              if [ -s "$tmp.own" ]; then
+                grep -F -f "$tmp.own" "$tmp.F" | while IFS='|' read -r address name port; do
+                  if [ "$port" -ge 30000 ] && [ "$port" -le 32767 ]; then printf '%s|%s|%s\n' "$address" "$name" "$port"; fi
+                done > "$tmp.X"
+              fi
+              if [ -s "$tmp.X" ]; then
+                cat "$tmp.X" >> "$tmp.D"
+                grep -v -x -F -f "$tmp.X" "$tmp.F" > "$tmp.save"
+              else
+                cat "$tmp.F" > "$tmp.save"
+              fi
+              while IFS='|' read -r address name port; do printf 'kept %s\n' "$name" >> "$tmp.out"; done < "$tmp.save"
               while IFS='|' read -r address name port; do
-                owner=kept
-                if [ -s "$tmp.vip" ] && printf '%s|\n' "$address" | grep -q -F -f "$tmp.vip"; then
-                  owner=deleted
-                elif [ -s "$tmp.own" ] && [ "$port" -ge 30000 ] && [ "$port" -le 32767 ] && printf '%s|\n' "$address" | grep -q -F -f "$tmp.own"; then
-                  owner=deleted
-                fi
-                printf '%s %s\n' "$owner" "$name" >> "$tmp.out"
-                if [ $owner = deleted ]; then
-                  case $name in TCP*) flag=-t ;; UDP*) flag=-u ;; *) flag=--sctp-service ;; esac
-                  printf -- '-D %s %s\n' "$flag" "${name#* }" >> "$tmp.del"
-                fi
-              done < "$tmp.svc"
+                printf 'deleted %s\n' "$name" >> "$tmp.out"
+                case $name in TCP*) flag=-t ;; UDP*) flag=-u ;; *) flag=--sctp-service ;; esac
+                printf -- '-D %s %s\n' "$flag" "${name#* }" >> "$tmp.del"
+              done < "$tmp.D"
               if [ "$mode" = apply ] && [ -s "$tmp.del" ]; then
                 if ! ipvsadm -R < "$tmp.del" 2> "$tmp.err"; then failed ipvs $?; return; fi
               fi
