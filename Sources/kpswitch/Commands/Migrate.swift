@@ -50,7 +50,9 @@ struct Migrate: AsyncParsableCommand, GlobalOptionsCommand {
         transform: { try NodeBatches(parsing: $0) })
     var finalBatches: NodeBatches?
 
-    @Option(help: "How leftovers of the old mode are removed: auto, init-container, node or none.")
+    @Option(help: ArgumentHelp(
+        "How leftovers of the old mode are removed: auto, init-container, node or none.",
+        discussion: "node: after the rollout kpswitch cleans every node through agent pods (--node-image with ipvsadm and ip for IPVS state), naming any node it could not clean."))
     var cleanup: Cleanup = .auto
 
     @Option(
