@@ -69,11 +69,11 @@ struct KubeProxyState: Sendable {
         // Page by page, straight into what detection reads: a thousand whole pods and nodes are never held at
         // once, nor encoded for ProxyConfig to decode again.
         var pods: [KubeProxyObjects.Pod] = []
-        for try await page in client.listPages(Pod.self, namespace: namespace, labelSelector: "k8s-app=kube-proxy") {
+        for try await page in client.listPages(Pod.self, namespace: namespace, labelSelector: "k8s-app=kube-proxy", pageSize: ClusterSurvey.pageSize) {
             pods += page.items.map { KubeProxyObjects.Pod(metadata: Self.metadata($0.json)) }
         }
         var nodes: [KubeProxyObjects.ClusterNode] = []
-        for try await page in client.listPages(Node.self) {
+        for try await page in client.listPages(Node.self, pageSize: ClusterSurvey.pageSize) {
             nodes += page.items.map { node in
                 KubeProxyObjects.ClusterNode(
                     metadata: Self.metadata(node.json),

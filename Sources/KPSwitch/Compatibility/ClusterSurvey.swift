@@ -13,6 +13,10 @@ actor ClusterSurvey {
     private var cachedServices: ServiceSummary?
     private var cachedDaemonSets: [DaemonSet]?
 
+    /// Objects per list page where whole pods or nodes are read: a page is parsed whole before what is kept of
+    /// it is taken (a hundred pods are about 4 MiB parsed), and a few more requests cost less than that memory.
+    static let pageSize = 100
+
     init(client: KubeClient, namespace: String) {
         self.client = client
         self.namespace = namespace
@@ -46,7 +50,17 @@ actor ClusterSurvey {
 
     func nodes() async throws -> [Node] {
         if let cachedNodes { return cachedNodes }
-        let nodes = try await client.list(Node.self).items
+        // Kept for the whole run: without managedFields and the image list, which no check reads and which
+        // are most of a real node's size.
+        var nodes: [Node] = []
+        for try await page in client.listPages(Node.self, pageSize: Self.pageSize) {
+            nodes += page.items.map { node in
+                var json = node.json
+                json[path: ["metadata", "managedFields"]] = nil
+                json[path: ["status", "images"]] = nil
+                return Node(json: json)
+            }
+        }
         cachedNodes = nodes
         return nodes
     }

@@ -174,16 +174,19 @@ struct MigrationPlanner {
     /// The nodes that run the DaemonSet's pods: workers first, control-plane nodes last, each group by name,
     /// so the canary is an ordinary worker.
     static func nodeOrder(client: KubeClient, namespace: String, daemonSet: DaemonSet) async throws(KPSwitchError) -> [String] {
-        let pods: [Pod]
-        let nodes: [Node]
+        // Page by page, keeping names only: the whole pods and nodes of a large cluster are not held at once.
+        var names = Set<String>()
+        var controlPlane = Set<String>()
         do {
-            pods = try await client.list(Pod.self, namespace: namespace, labelSelector: selector(of: daemonSet)).items
-            nodes = try await client.list(Node.self).items
+            for try await page in client.listPages(Pod.self, namespace: namespace, labelSelector: selector(of: daemonSet), pageSize: ClusterSurvey.pageSize) {
+                names.formUnion(page.items.compactMap(\.nodeName))
+            }
+            for try await page in client.listPages(Node.self, pageSize: ClusterSurvey.pageSize) {
+                controlPlane.formUnion(page.items.filter { $0.labels["node-role.kubernetes.io/control-plane"] != nil }.map(\.name))
+            }
         } catch {
             throw KPSwitchError(error)
         }
-        let controlPlane = Set(nodes.filter { $0.labels["node-role.kubernetes.io/control-plane"] != nil }.map(\.name))
-        let names = Set(pods.compactMap(\.nodeName))
         guard !names.isEmpty else {
             throw KPSwitchError(
                 status: .runtimeError, message: "DaemonSet \(namespace)/\(daemonSet.name) runs no pods; there is no node to migrate.")

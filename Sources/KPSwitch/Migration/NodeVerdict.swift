@@ -49,13 +49,15 @@ enum NodeVerdict: Equatable, Sendable {
     /// server_linux.go), or the blank-mode line `Using iptables proxy`; the last such line wins.
     static func observedMode(inLog log: String) -> ProxyMode? {
         var found: ProxyMode?
-        for line in log.split(separator: "\n") {
-            let lower = line.lowercased()
-            for mode in ProxyMode.allCases where lower.contains("using \(mode.rawValue) proxier") {
+        // Lowered once, and only lines that say "using" are searched: a pod's log is read once per node.
+        for line in log.lowercased().split(separator: "\n") where line.contains("using ") {
+            for (mode, pattern) in proxierLines where line.contains(pattern) {
                 found = mode
             }
-            if lower.contains("using iptables proxy") && !lower.contains("proxier") { found = .iptables }
+            if line.contains("using iptables proxy") && !line.contains("proxier") { found = .iptables }
         }
         return found
     }
+
+    private static let proxierLines = ProxyMode.allCases.map { ($0, "using \($0.rawValue) proxier") }
 }

@@ -89,9 +89,6 @@ final class RolloutWatch: Sendable {
         view.withLock { view in defer { view.failure = nil }; return view.failure }
     }
 
-    /// Pods per list page: a page's objects are held whole while their summaries are taken.
-    static let podPageSize = 250
-
     /// The DaemonSet generation a phase needs to see before it judges anything: its own last change. A watch
     /// kept across phases may not have delivered that change's event yet, and the DaemonSet it holds would
     /// then look changed by someone else, or its old template current.
@@ -119,7 +116,7 @@ final class RolloutWatch: Sendable {
         var summaries: [String: PodSummary] = [:]
         var listedPods: [ObjectVersion] = []
         var podsVersion: String?
-        var pages = client.listPages(Pod.self, namespace: namespace, labelSelector: selector, pageSize: Self.podPageSize).makeAsyncIterator()
+        var pages = client.listPages(Pod.self, namespace: namespace, labelSelector: selector, pageSize: ClusterSurvey.pageSize).makeAsyncIterator()
         while let page = try await pages.next() {
             podsVersion = page.resourceVersion
             for pod in page.items {
@@ -209,6 +206,9 @@ extension MigrationRunner {
     /// reports the pause and waits (within --api-unavailable-timeout) before it lists again.
     func next(_ watch: RolloutWatch, _ changes: inout AsyncStream<Void>.Iterator) async throws(StepFailure) {
         _ = await changes.next(isolation: #isolation)
+        // A batch's pods change in bursts (a thousand events within a second): the events of the next moments
+        // join this one, so a phase looks at all its pods once per burst rather than once per event.
+        try? await Task.sleep(for: min(pollInterval, Self.coalescing))
         guard let failure = watch.takeFailure() else { return }
         logger.debug("watch ended (\(failure)); listing and watching again")
         var outage = (failure as? KubeAPIError).flatMap { $0.isAPIUnavailable ? $0 : nil }
@@ -251,6 +251,9 @@ extension MigrationRunner {
     /// How many pod logs a phase reads, or pods it deletes, at once: a batch of a hundred pods waits for ten
     /// round trips, not a hundred.
     static let concurrentRequests = 10
+
+    /// How long a waiting phase lets watch events gather before it looks at them.
+    static let coalescing: Duration = .milliseconds(20)
 
     /// The verdicts on `pods`, in their order, reading the logs `verdicts` cannot decide without (only the
     /// sample's while a final batch has none yet) `concurrentLogReads` at a time.
