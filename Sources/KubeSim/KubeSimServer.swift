@@ -210,6 +210,7 @@ public final class KubeSimServer: Sendable {
         stop.set()
         for cancel in timers.withLock({ $0 }) { cancel() }
         try await server.shutdown()
+        cluster.kubelet.networks.removeAll()
     }
 }
 
