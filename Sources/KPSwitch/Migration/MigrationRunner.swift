@@ -49,6 +49,8 @@ actor MigrationRunner {
 
     var state: MigrationState
     private var stateResourceVersion: String?
+    /// The Services' ClusterIP ports, listed once per run for every batch's verification of programmed rules.
+    var clusterIPPorts: ClusterIPPorts?
     private var deadline: ContinuousClock.Instant
     private let started = ContinuousClock.now
 
