@@ -147,6 +147,28 @@ struct NodeNetfilterTests {
         #expect(cleaned.hasSuffix("ipsets 0\nipvs 0\nno-kube-ipvs0\n"), "\(cleaned)")
     }
 
+    @Test("the scenario file's netfilter and kubeProxyOmitsServices, and their refusals")
+    func scenarioFields() throws {
+        let scenario = try Scenario(yaml: """
+            nodeGroups:
+              - {namePrefix: a, count: 1, netfilter: true, kubeProxyOmitsServices: 3}
+              - {namePrefix: b, count: 1}
+            """, baseDirectory: "/")
+        #expect(scenario.nodeGroups.map(\.netfilter) == [true, false])
+        #expect(scenario.nodeGroups.map(\.kubeProxyOmitsServices) == [3, 0])
+        for (entry, message) in [
+            ("{namePrefix: a, count: 1, netfilter: maybe}", "nodeGroups[0].netfilter must be true or false"),
+            ("{namePrefix: a, count: 1, kubeProxyOmitsServices: 1}", "nodeGroups[0].kubeProxyOmitsServices needs netfilter: true"),
+            ("{namePrefix: a, count: 1, netfilter: true, kubeProxyOmitsServices: -1}", "nodeGroups[0].kubeProxyOmitsServices must be a number ≥ 0"),
+        ] {
+            #expect {
+                try Scenario(yaml: "nodeGroups:\n  - \(entry)\n", baseDirectory: "/")
+            } throws: { error in
+                "\(error)".contains(message)
+            }
+        }
+    }
+
     @Test("kubeProxyOmitsServices leaves the last service ports out; the namespaces go when the server stops")
     func omissionsAndTeardown() async throws {
         let sim = try await KubeSimServer.start(scenario: try Self.scenario(omitting: 2))
