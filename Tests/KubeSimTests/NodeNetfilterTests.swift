@@ -147,6 +147,34 @@ struct NodeNetfilterTests {
         #expect(cleaned.hasSuffix("ipsets 0\nipvs 0\nno-kube-ipvs0\n"), "\(cleaned)")
     }
 
+    @Test("a namespace left by a kube-sim process that ended is deleted when the next server starts; a live one's stays")
+    func staleNamespacesSwept() async throws {
+        let ended = Process()
+        ended.executableURL = URL(fileURLWithPath: "/bin/true")
+        try ended.run()
+        ended.waitUntilExit()
+        let stale = "kube-sim-\(ended.processIdentifier)-crashed-worker-1"
+        let live = "kube-sim-\(getpid())-other-worker-1"
+        for name in [stale, live] {
+            let add = Process()
+            add.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+            add.arguments = ["netns", "add", name]
+            try add.run()
+            add.waitUntilExit()
+            try #require(add.terminationStatus == 0)
+        }
+        let sim = try await KubeSimServer.start(scenario: try Fixtures.kubeadm(nodes: 1))
+        try await sim.shutdown()
+        let left = try FileManager.default.contentsOfDirectory(atPath: "/run/netns")
+        #expect(!left.contains(stale), "\(left)")
+        #expect(left.contains(live), "\(left)")
+        let delete = Process()
+        delete.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        delete.arguments = ["netns", "delete", live]
+        try delete.run()
+        delete.waitUntilExit()
+    }
+
     @Test("the scenario file's netfilter and kubeProxyOmitsServices, and their refusals")
     func scenarioFields() throws {
         let scenario = try Scenario(yaml: """
