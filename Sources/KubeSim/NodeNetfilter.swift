@@ -29,7 +29,7 @@ final class NodeNetworks: Sendable {
     func create(node: String) throws -> String {
         let namespace = name(node: node)
         let (status, output) = Self.run(["/usr/sbin/ip", "netns", "add", namespace])
-        guard status == 0 else { throw KubeSimError.scenario("cannot create network namespace \(namespace) for node \(node): \(output)") }
+        guard status == 0 else { throw KubeSimError.scenario("cannot create network namespace \(namespace) for node \(node) (netfilter: true needs root and iproute2's ip): \(output.trimmingCharacters(in: .whitespacesAndNewlines))") }
         _ = Self.run(["/usr/sbin/ip", "-n", namespace, "link", "set", "lo", "up"])
         return namespace
     }

@@ -37,10 +37,12 @@ struct MigrateTests {
         let kubeconfig: String
 
         /// Starts the simulator and waits until kube-proxy is rolled out (a loaded machine may take a while to
-        /// start the pods), then turns the scenario's injected errors on.
+        /// start the pods), then turns the scenario's injected errors on. The nodes are netfilter nodes: their
+        /// kube-proxy programs real rules, which a migration's verification counts.
         static func start(_ scenario: Scenario) async throws -> Cluster {
             var quiet = scenario
             quiet.faults.errors = []
+            for index in quiet.nodeGroups.indices { quiet.nodeGroups[index].netfilter = true }
             let sim = try await KubeSimServer.startRolledOut(scenario: quiet)
             let kubeconfig = FileManager.default.temporaryDirectory.appendingPathComponent("migrate-\(UUID()).kubeconfig").path
             try sim.writeKubeconfig(to: kubeconfig)
