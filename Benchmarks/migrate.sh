@@ -9,6 +9,8 @@
 # ratios kpswitch/kubectl. kpswitch does more than kubectl here: it verifies every node's pod and start-up log
 # (twice: after its canary batch, and after its final batch); kubectl only watches the DaemonSet's counters.
 # Also prints kpswitch's (and kubectl's) requests by verb and resource.
+# The nodes are netfilter nodes (root): migrate's verification counts the rules their kube-proxy programs, which
+# a node without its own namespace does not hold.
 # Usage: [SCRATCH_PATH=.build-release] [CONFIGURATION=debug] Benchmarks/migrate.sh [NODES] [POD_START_DELAY]   (defaults 1000, 50ms; release)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,7 +31,7 @@ cat > "$WORK/cluster.yaml" <<YAML
 kubernetesVersion: v1.34.0
 objects: [kubeadm-v1.34-kube-proxy-configmap.yaml, kubeadm-v1.34-kube-proxy-daemonset.yaml]
 nodeGroups:
-  - {namePrefix: node, count: $NODES, kernelVersion: 6.1.0-28-amd64, ipvs: loadable}
+  - {namePrefix: node, count: $NODES, kernelVersion: 6.1.0-28-amd64, ipvs: loadable, netfilter: true}
 services: {count: 100, endpointsPerService: 3}
 podStartDelay: $DELAY
 historyLimit: 200000
