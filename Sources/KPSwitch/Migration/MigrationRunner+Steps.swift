@@ -424,62 +424,6 @@ extension MigrationRunner {
         }
     }
 
-    /// Issue 15's verification, when the node agents are in use (the back-up step's node snapshot) and the run
-    /// goes forward: each node's agent counts the ClusterIP service ports `mode` programs there
-    /// (`ProgrammedServicePorts`). A node that falls short is looked at once more, after a pause (a big
-    /// ruleset's first sync takes a while) and against a fresh list of the Services, before it fails the step.
-    func verifyProgrammed(nodes: [String], mode: ProxyMode) async throws(StepFailure) {
-        guard let plan = state.nodeSnapshot, state.record.rollback == nil, !nodes.isEmpty else { return }
-        var failures = try await programmedFailures(nodes, mode: mode, options: plan.options, ignoringAgents: plan.ignoreFailures)
-        if !failures.isEmpty {
-            try? await Task.sleep(for: Self.programmedRetryPause)
-            clusterIPPorts = nil
-            failures = try await programmedFailures(
-                failures.keys.sorted(), mode: mode, options: plan.options, ignoringAgents: plan.ignoreFailures)
-        }
-        let expected = clusterIPPorts?.count ?? 0
-        guard !failures.isEmpty else {
-            progress("programmed: \(nodes.count == 1 ? "node \(nodes[0]) programs" : "all \(nodes.count) nodes program") the \(expected) ClusterIP service ports in \(mode.rawValue) mode")
-            return
-        }
-        let failing = failures.keys.sorted()
-        let named = failing.prefix(3).map { "node \($0): \(failures[$0] ?? "")" }.joined(separator: "; ")
-        let more = failing.count > 3 ? "; and \(failing.count - 3) more of the \(nodes.count) nodes" : ""
-        throw StepFailure(message: "the programmed rules fail verification on \(named)\(more). See Runbooks/migrate.md#programmed-service-ports.")
-    }
-
-    static let programmedRetryPause: Duration = .seconds(5)
-
-    /// Each node's reason to fail, by node.
-    func programmedFailures(
-        _ nodes: [String], mode: ProxyMode, options: NodeAgentOptions, ignoringAgents: Bool
-    ) async throws(StepFailure) -> [String: String] {
-        let ports: ClusterIPPorts
-        if let clusterIPPorts {
-            ports = clusterIPPorts
-        } else {
-            let client = client
-            ports = try await api { () async throws(KubeAPIError) in try await ClusterIPPorts.list(client) }
-            clusterIPPorts = ports
-        }
-        let runner = NodeAgentRunner(
-            client: client, namespace: namespace, template: state.originalDaemonSet.template, image: options.image,
-            concurrency: options.concurrency, deadlineSeconds: options.deadlineSeconds)
-        var failures: [String: String] = [:]
-        for (node, result) in await runner.inspect(nodes: nodes) {
-            switch result {
-            case .success(let agent):
-                failures[node] = ProgrammedServicePorts.failure(
-                    agent: agent, mode: mode, from: state.record.plan.from, expected: ports)
-            case .failure(let failure) where !ignoringAgents:
-                failures[node] = "its agent could not count the programmed service ports: \(failure.reason.trimmingCharacters(in: CharacterSet(charactersIn: ". ")))"
-            case .failure:
-                continue
-            }
-        }
-        return failures
-    }
-
     /// The DaemonSet's rollout (kubectl's rule), then every pod proves `mode`. With an OnDelete strategy
     /// kpswitch replaces the pods itself, one at a time; during a rollback a pod still showing the other
     /// mode (one restarted from the edited configuration) is replaced once.
