@@ -9,8 +9,10 @@
 # ratios kpswitch/kubectl. kpswitch does more than kubectl here: it verifies every node's pod and start-up log
 # (twice: after its canary batch, and after its final batch); kubectl only watches the DaemonSet's counters.
 # Also prints kpswitch's (and kubectl's) requests by verb and resource.
-# The nodes are netfilter nodes (root): migrate's verification counts the rules their kube-proxy programs, which
-# a node without its own namespace does not hold.
+# kpswitch runs with --no-node-snapshot: kubectl does no node work, and the back-up step's agent pod per node (issue 15)
+# costs what Benchmarks/node-preflight.sh measures. NODE_SNAPSHOT=1 measures the migration with it, and with the
+# verification of programmed rules that the node agents then do, on netfilter nodes (root; a node without its own
+# namespace holds no rules, which verification fails).
 # Usage: [SCRATCH_PATH=.build-release] [CONFIGURATION=debug] Benchmarks/migrate.sh [NODES] [POD_START_DELAY]   (defaults 1000, 50ms; release)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,11 +29,13 @@ WORK=$(mktemp -d)
 PID=
 trap '[[ -n "$PID" ]] && kill "$PID" 2>/dev/null; rm -rf "$WORK"' EXIT
 cp Scenarios/objects/kubeadm-v1.34-kube-proxy-*.yaml "$WORK/"
+NETFILTER=false
+[[ -n "${NODE_SNAPSHOT:-}" ]] && NETFILTER=true
 cat > "$WORK/cluster.yaml" <<YAML
 kubernetesVersion: v1.34.0
 objects: [kubeadm-v1.34-kube-proxy-configmap.yaml, kubeadm-v1.34-kube-proxy-daemonset.yaml]
 nodeGroups:
-  - {namePrefix: node, count: $NODES, kernelVersion: 6.1.0-28-amd64, ipvs: loadable, netfilter: true}
+  - {namePrefix: node, count: $NODES, kernelVersion: 6.1.0-28-amd64, ipvs: loadable, netfilter: $NETFILTER}
 services: {count: 100, endpointsPerService: 3}
 podStartDelay: $DELAY
 historyLimit: 200000
@@ -86,7 +90,8 @@ kubectl get cm kube-proxy -n kube-system -o jsonpath='{.data.config\.conf}' | gr
   || { echo "kubectl's edit did not set mode: nftables" >&2; exit 1; }
 
 R2=$(served); T2=$(now_ms)
-/usr/bin/time -v -o "$WORK/kpswitch.time" "$BIN/kpswitch" migrate --to iptables --yes --timeout 60m >"$WORK/kpswitch.log" 2>&1 \
+/usr/bin/time -v -o "$WORK/kpswitch.time" "$BIN/kpswitch" migrate --to iptables --yes --timeout 60m \
+  ${NODE_SNAPSHOT:---no-node-snapshot} >"$WORK/kpswitch.log" 2>&1 \
   || { echo "kpswitch migrate failed:" >&2; cat "$WORK/kpswitch.log" >&2; exit 1; }
 T3=$(now_ms); R3=$(served)
 

@@ -11,6 +11,19 @@ public enum WatchEvent<R: KubeResource>: Sendable {
     case bookmark(resourceVersion: String)
 }
 
+/// An object's identity and version: what a list delivered, for a watch started from that list's version.
+public struct ObjectVersion: Sendable, Hashable {
+    public let namespace: String?
+    public let name: String
+    public let resourceVersion: String?
+
+    public init(_ object: some KubeResource) {
+        namespace = object.namespace
+        name = object.name
+        resourceVersion = object.resourceVersion
+    }
+}
+
 extension KubeClient {
     /// Watches `R` like client-go's reflector: list (unless `resourceVersion` is given), then watch from the list's
     /// resourceVersion with bookmarks; reconnect from the last version seen after a dropped connection, re-list after
@@ -20,8 +33,9 @@ extension KubeClient {
     /// - Parameters:
     ///   - resourceVersion: start after this version instead of listing first; objects unseen by the stream that
     ///     a later re-list finds are then reported as `added`.
-    ///   - listed: with `resourceVersion`, the objects of the list that version came from: they count as delivered,
-    ///     so a later re-list reports those deleted meanwhile as `deleted`.
+    ///   - listed: with `resourceVersion`, the objects of the list that version came from (only their names and
+    ///     versions, so a big list need not be held): they count as delivered, so a later re-list reports those
+    ///     deleted meanwhile as `deleted`.
     ///   - timeoutSeconds: how long the server keeps one watch connection open before the client reconnects.
     ///
     /// A server that takes a connection and does not answer within the client's request timeout (a frozen API
@@ -29,7 +43,7 @@ extension KubeClient {
     /// how long to wait for the API server.
     public func watch<R: KubeResource>(
         _ type: R.Type, namespace: String? = nil, labelSelector: String? = nil, fieldSelector: String? = nil,
-        resourceVersion: String? = nil, listed: [R]? = nil, timeoutSeconds: Int = 300
+        resourceVersion: String? = nil, listed: [ObjectVersion]? = nil, timeoutSeconds: Int = 300
     ) -> AsyncThrowingStream<WatchEvent<R>, any Error> {
         let (stream, continuation) = AsyncThrowingStream<WatchEvent<R>, any Error>.makeStream()
         let reflector = Reflector<R>(
@@ -79,8 +93,8 @@ final class Reflector<R: KubeResource>: @unchecked Sendable {
     }
 
     /// Takes `objects` as delivered: the whole collection at the version the watch starts from.
-    func seed(_ objects: [R]) {
-        for object in objects { known[Self.key(object)] = object.resourceVersion ?? "" }
+    func seed(_ objects: [ObjectVersion]) {
+        for object in objects { known["\(object.namespace ?? "")/\(object.name)"] = object.resourceVersion ?? "" }
         complete = true
     }
 

@@ -181,6 +181,9 @@ final class KubeletSimulator: Sendable {
             runtime.nextAction = now + startDelay * (10 * factor)
         }
         let status = podStatus(pod: pod, node: node, runtime: runtime, running: running, exitMessage: exitMessage, at: wallNow)
+        // The container runs (its log readable) before its status says so, as a kubelet's does: a client that
+        // reads the log on the Ready event must not find it still waiting to start.
+        if let uid = pod[path: ["metadata", "uid"]]?.stringValue { runtimes.withLock { $0[uid] = runtime } }
         let name = pod[path: ["metadata", "name"]]?.stringValue ?? ""
         store.modifyIfPresent(.pods, namespace: pod[path: ["metadata", "namespace"]]?.stringValue, name: name) { current in
             guard current[path: ["metadata", "uid"]] == pod[path: ["metadata", "uid"]] else { return current }

@@ -34,6 +34,40 @@ public struct IPTablesCleanup: Sendable, Equatable {
         self.jumps = jumps
     }
 
+    /// Reads back a `restoreScript` (as an agent built it on the node); anything else is an error naming the line.
+    public init(restoreScript text: String) throws(NodeStateError) {
+        var chains: [Chain] = []
+        var jumps: [Jump] = []
+        var table: String?
+        for (index, line) in text.split(separator: "\n").enumerated() {
+            let bad = NodeStateError(
+                .unparsable, "iptables-restore input, line \(index + 1): unexpected '\(line.prefix(60))'.",
+                remediation: "The agent that printed it is not this kpswitch's; rerun with a matching kpswitch.")
+            if line.hasPrefix("*") {
+                guard table == nil else { throw bad }
+                table = String(line.dropFirst())
+                continue
+            }
+            guard let current = table else { throw bad }
+            if line == "COMMIT" {
+                table = nil
+            } else if line.hasPrefix("-D ") {
+                let body = line.dropFirst(3)
+                guard let space = body.firstIndex(of: " ") else { throw bad }
+                jumps.append(Jump(table: current, chain: String(body[..<space]), spec: String(body[body.index(after: space)...])))
+            } else if line.hasPrefix("-X ") {
+                chains.append(Chain(table: current, name: String(line.dropFirst(3))))
+            } else if !line.hasPrefix("-F ") {
+                throw bad
+            }
+        }
+        guard table == nil else {
+            throw NodeStateError(.unparsable, "iptables-restore input ends without COMMIT.", remediation: "Rerun; the agent's output was cut.")
+        }
+        self.chains = chains
+        self.jumps = jumps
+    }
+
     /// Input for `iptables-restore --noflush`.
     public var restoreScript: String {
         var text = ""

@@ -9,11 +9,50 @@ public struct KubeProxyFootprint: Sendable {
     /// nftables tables as `(family, name)`.
     public let nftTables: [NFTTable]
     public let links: [String]
+    /// Chains a prefix would claim that belong to the mode running beside this footprint (`leaving(_:)`).
+    public let keptChains: [String: Set<String>]
+
+    init(
+        chains: [String: Set<String>], chainPrefixes: [String: [String]], ipsets: Set<String>, nftTables: [NFTTable], links: [String],
+        keptChains: [String: Set<String>] = [:]
+    ) {
+        self.chains = chains
+        self.chainPrefixes = chainPrefixes
+        self.ipsets = ipsets
+        self.nftTables = nftTables
+        self.links = links
+        self.keptChains = keptChains
+    }
 
     /// Whether kube-proxy in this mode owns `chain` of `table`.
     public func owns(chain: String, inTable table: String) -> Bool {
+        if keptChains[table]?.contains(chain) == true { return false }
         if chains[table]?.contains(chain) == true { return true }
         return chainPrefixes[table]?.contains { chain.hasPrefix($0) } == true
+    }
+
+    /// What this footprint leaves behind on a node where kube-proxy now runs with `running`'s: the iptables
+    /// and ipvs modes share chain names (nat KUBE-SERVICES, KUBE-MARK-MASQ, filter KUBE-FORWARD, ...;
+    /// reference/kube-proxy.md §4–5), and removing one of those would cut the running mode's traffic.
+    public func leaving(_ running: KubeProxyFootprint) -> KubeProxyFootprint {
+        var chains: [String: Set<String>] = [:]
+        var prefixes: [String: [String]] = [:]
+        var kept: [String: Set<String>] = [:]
+        for table in Set(self.chains.keys).union(chainPrefixes.keys) {
+            let names = (self.chains[table] ?? []).filter { !running.owns(chain: $0, inTable: table) }
+            if !names.isEmpty { chains[table] = names }
+            let own = (chainPrefixes[table] ?? []).filter { prefix in
+                !(running.chainPrefixes[table] ?? []).contains { prefix.hasPrefix($0) }
+            }
+            if !own.isEmpty { prefixes[table] = own }
+            let claimed = (running.chains[table] ?? []).filter { name in own.contains { name.hasPrefix($0) } }
+                .union(keptChains[table] ?? [])
+            if !claimed.isEmpty { kept[table] = claimed }
+        }
+        return KubeProxyFootprint(
+            chains: chains, chainPrefixes: prefixes, ipsets: ipsets.subtracting(running.ipsets),
+            nftTables: nftTables.filter { !running.nftTables.contains($0) }, links: links.filter { !running.links.contains($0) },
+            keptChains: kept)
     }
 
     public static let iptables = KubeProxyFootprint(

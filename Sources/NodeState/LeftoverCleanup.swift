@@ -7,6 +7,17 @@ public struct LeftoverCleanup: Sendable {
     /// Stores or tools that were not looked at, with why (a tool that is not installed, say).
     public let notChecked: [String]
 
+    public init(
+        iptables: [(variant: IPTablesVariant, removal: IPTablesCleanup)], ipsets: [String], nftTables: [NFTTable], links: [String],
+        notChecked: [String]
+    ) {
+        self.iptables = iptables
+        self.ipsets = ipsets
+        self.nftTables = nftTables
+        self.links = links
+        self.notChecked = notChecked
+    }
+
     public var isEmpty: Bool {
         iptables.allSatisfy { $0.removal.isEmpty } && ipsets.isEmpty && nftTables.isEmpty && links.isEmpty
     }

@@ -231,4 +231,26 @@ struct NodeSnapshotTests {
         #expect(nodes.map { "\($0["node"] ?? ""):\($0["snapshotted"] as? Bool ?? true)" } == ["control-plane:true", "never-1:false", "worker-1:true"], "\(nodes)")
         #expect(pods.isEmpty, "\(pods)")
     }
+
+    @Test("--no-node-snapshot: no agent pod runs, so a node that never starts agents does not stop the migration; the record keeps no node snapshot and no node got a bundle")
+    func migrationWithoutNodeSnapshot() async throws {
+        var scenario = try MigrateTests.kubeadm()
+        var never = Scenario.NodeGroup(namePrefix: "never", count: 1, ipvs: .loaded)
+        never.startsAgents = false
+        scenario.nodeGroups = [.init(namePrefix: "control-plane", count: 1, ipvs: .loaded, controlPlane: true), never]
+        let cluster = try await MigrateTests.Cluster.start(scenario)
+        let (migrated, _) = try cluster.kpswitch(["migrate", "--to", "nftables", "--yes", "--node-timeout", "2s", "--no-node-snapshot"])
+        let state = try #require(try cluster.get("configmap", "kpswitch-state")?["data"] as? [String: String])
+        let bundles = ["control-plane", "never-1"].filter { node in
+            FileManager.default.fileExists(atPath: cluster.sim.cluster.kubelet.hostDirectory(node: node).appendingPathComponent("snapshots").path)
+        }
+        let (resumed, _) = try cluster.kpswitch(["migrate", "--resume", "--no-node-snapshot"])
+        try await cluster.stop()
+
+        #expect(migrated.status == 0, "\(migrated.stderr)")
+        #expect(migrated.stderr.contains("node snapshot: none taken (--no-node-snapshot)"), "\(migrated.stderr)")
+        #expect(state["nodeSnapshot"] == nil, "\(state.keys.sorted())")
+        #expect(bundles.isEmpty, "\(bundles)")
+        #expect(resumed.status == 2 && resumed.stderr.contains("--no-node-snapshot"), "\(resumed.stderr)")
+    }
 }

@@ -233,12 +233,20 @@ struct MigrationStepLogicTests {
         _ = machine.stepSucceeded(.acquireLock)
         state.record = machine.record
         state.log("completed: taking the kpswitch lock")
-        let data = try state.encodedData()
+        var constants: [String: String]?
+        let data = try state.encodedData(constants: &constants)
+        // Written again after another step, the constants come from the first encoding and are the same.
+        _ = machine.stepSucceeded(.backUp)
+        state.record = machine.record
+        let again = try state.encodedData(constants: &constants)
+        #expect(again["originalDaemonSet"] == data["originalDaemonSet"] && again["originalDaemonSet"] != nil)
+        #expect(again["completed"] == "2")
         #expect(data["completed"] == "1")
         #expect(data["phase"] == "migrating")
         #expect(data["step"] == "recording the original configuration")
+        #expect(again["step"] != data["step"])
         #expect(data["outcome"] == nil)
-        #expect(try MigrationState(data: data) == state)
+        #expect(try MigrationState(data: again) == state)
         #expect(state.isUnfinished)
     }
 

@@ -20,10 +20,13 @@ struct NodeSnapshotVMTests {
         vm_check still-unloaded sh -c '! grep -q "^ip_vs " /proc/modules'
 
         vm_load_ipvs
-        ip link add kube-ipvs0 type dummy
-        ip addr add 10.96.0.1/32 dev kube-ipvs0
-        ip addr add 10.96.0.10/32 dev kube-ipvs0
-        ip -6 addr add fd00:10:96::1/128 dev kube-ipvs0
+        kube_ipvs0() {
+            ip link add kube-ipvs0 type dummy
+            ip addr add 10.96.0.1/32 dev kube-ipvs0
+            ip addr add 10.96.0.10/32 dev kube-ipvs0
+            ip -6 addr add fd00:10:96::1/128 dev kube-ipvs0
+        }
+        kube_ipvs0
         ip link add node0 type dummy
         ip addr add 192.168.50.2/24 dev node0
         ip link set node0 up
@@ -98,6 +101,7 @@ struct NodeSnapshotVMTests {
 
         vm_check cleanup-dry-run kpswitch cleanup --mode ipvs --dry-run -o json
         state after-cleanup-dry-run
+        \#(NodeAgentCleanupVMTests.script)
         vm_check cleanup kpswitch cleanup --mode ipvs -o json
         state cleaned
         ip -o link show > "$RESULTS/cleaned.links"
@@ -111,7 +115,7 @@ struct NodeSnapshotVMTests {
                 try VMFile.product("kpswitch"),
                 // kube-ipvs0.json is `ip -json` output, which busybox's ip cannot write; nodes have iproute2.
                 VMFile.copy(URL(fileURLWithPath: "/usr/bin/ip"), to: "/usr/local/sbin/ip"),
-            ],
+            ] + NodeAgentCleanupVMTests.files,
             timeout: .seconds(300))
     }
 

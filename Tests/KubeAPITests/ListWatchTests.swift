@@ -222,7 +222,7 @@ struct ListWatchTests {
         try await client.delete(ConfigMap.self, name: "listed", namespace: "default")
         cluster.sim.compactHistory()
         var deleted: String?
-        for try await event in client.watch(ConfigMap.self, namespace: "default", resourceVersion: version, listed: list.items) {
+        for try await event in client.watch(ConfigMap.self, namespace: "default", resourceVersion: version, listed: list.items.map(ObjectVersion.init)) {
             if case .deleted(let map) = event {
                 deleted = map.name
                 break

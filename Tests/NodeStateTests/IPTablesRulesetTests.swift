@@ -82,4 +82,28 @@ struct IPTablesRulesetTests {
         #expect(KubeProxyFootprint.ipvs.ipsets.contains("KUBE-6-LOAD-BALANCER-SOURCE-CID"))
         #expect(KubeProxyFootprint.ipvs.ipsets.allSatisfy { $0.count <= 31 })
     }
+
+    @Test("beside the running mode a footprint keeps what both own: iptables and ipvs share nat KUBE-SERVICES, KUBE-MARK-MASQ, filter KUBE-FORWARD")
+    func leavingTheRunningMode() {
+        let iptables = KubeProxyFootprint.iptables.leaving(.ipvs)
+        for chain in ["KUBE-SERVICES", "KUBE-POSTROUTING", "KUBE-MARK-MASQ"] {
+            #expect(KubeProxyFootprint.iptables.owns(chain: chain, inTable: "nat"))
+            #expect(!iptables.owns(chain: chain, inTable: "nat"), "nat \(chain)")
+        }
+        #expect(!iptables.owns(chain: "KUBE-FORWARD", inTable: "filter") && !iptables.owns(chain: "KUBE-PROXY-FIREWALL", inTable: "filter"))
+        #expect(iptables.owns(chain: "KUBE-SVC-NPX46M4PTMTKRN6Y", inTable: "nat") && iptables.owns(chain: "KUBE-SEP-U7HH75UFG3U5VGYY", inTable: "nat"))
+        #expect(iptables.owns(chain: "KUBE-NODEPORTS", inTable: "nat") && iptables.owns(chain: "KUBE-SERVICES", inTable: "filter"))
+
+        let ipvs = KubeProxyFootprint.ipvs.leaving(.iptables)
+        #expect(!ipvs.owns(chain: "KUBE-SERVICES", inTable: "nat") && ipvs.owns(chain: "KUBE-NODE-PORT", inTable: "nat"))
+        #expect(ipvs.owns(chain: "KUBE-IPVS-FILTER", inTable: "filter") && !ipvs.owns(chain: "KUBE-FORWARD", inTable: "filter"))
+        #expect(ipvs.ipsets == KubeProxyFootprint.ipvs.ipsets && ipvs.links == ["kube-ipvs0"])
+        #expect(KubeProxyFootprint.ipvs.leaving(.ipvs).links.isEmpty && KubeProxyFootprint.ipvs.leaving(.ipvs).ipsets.isEmpty)
+
+        // A prefix of the footprint never claims a chain the running mode names exactly.
+        let running = KubeProxyFootprint(chains: ["nat": ["KUBE-SVC-RUNNING"]], chainPrefixes: [:], ipsets: [], nftTables: [], links: [])
+        let left = KubeProxyFootprint.iptables.leaving(running)
+        #expect(!left.owns(chain: "KUBE-SVC-RUNNING", inTable: "nat") && left.owns(chain: "KUBE-SVC-OTHER", inTable: "nat"))
+        #expect(KubeProxyFootprint.nftables.leaving(.iptables).nftTables == KubeProxyFootprint.nftables.nftTables)
+    }
 }

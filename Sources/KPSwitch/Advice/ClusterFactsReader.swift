@@ -51,8 +51,9 @@ struct KubeProxyState: Sendable {
     /// The ConfigMap kube-proxy reads its configuration from; nil when the flags set the mode.
     let configMap: ConfigMap?
 
-    static func read(client: KubeClient, namespace: String) async throws -> KubeProxyState {
-        let (report, daemonSets, configMaps) = try await detect(client: client, namespace: namespace)
+    /// The state `detected` describes; throws the flavour's refusal (exit 3) when kpswitch cannot migrate it.
+    static func state(detected: (FlavourReport, [DaemonSet], [ConfigMap]), namespace: String) throws -> KubeProxyState {
+        let (report, daemonSets, configMaps) = detected
         if let blocker = report.blocker {
             throw KPSwitchError(
                 status: .preflightFailed, message: blocker.message, remediation: blocker.remediation,
@@ -65,25 +66,44 @@ struct KubeProxyState: Sendable {
     static func detect(client: KubeClient, namespace: String) async throws -> (FlavourReport, [DaemonSet], [ConfigMap]) {
         let daemonSets = try await client.list(DaemonSet.self, namespace: namespace).items
         let configMaps = try await client.list(ConfigMap.self, namespace: namespace).items
-        let pods = try await client.list(Pod.self, namespace: namespace, labelSelector: "k8s-app=kube-proxy").items
-        let nodes = try await client.list(Node.self).items
+        // Page by page, straight into what detection reads: a thousand whole pods and nodes are never held at
+        // once, nor encoded for ProxyConfig to decode again.
+        var pods: [KubeProxyObjects.Pod] = []
+        for try await page in client.listPages(Pod.self, namespace: namespace, labelSelector: "k8s-app=kube-proxy") {
+            pods += page.items.map { KubeProxyObjects.Pod(metadata: Self.metadata($0.json)) }
+        }
+        var nodes: [KubeProxyObjects.ClusterNode] = []
+        for try await page in client.listPages(Node.self) {
+            nodes += page.items.map { node in
+                KubeProxyObjects.ClusterNode(
+                    metadata: Self.metadata(node.json),
+                    kubeletVersion: node.json[path: ["status", "nodeInfo", "kubeletVersion"]]?.stringValue,
+                    osImage: node.json[path: ["status", "nodeInfo", "osImage"]]?.stringValue)
+            }
+        }
         let encoder = JSONEncoder()
-        let objects = try KubeProxyObjects(
+        var objects = try KubeProxyObjects(
             daemonSets: try encoder.encode(JSONValue.object(["items": .array(daemonSets.map(\.json))])),
             configMaps: try encoder.encode(JSONValue.object(["items": .array(configMaps.map(\.json))])),
-            pods: try encoder.encode(JSONValue.object(["items": .array(pods.map { Self.only([["metadata"]], of: $0.json) })])),
-            nodes: try encoder.encode(JSONValue.object(["items": .array(nodes.map { Self.only([["metadata"], ["status", "nodeInfo"]], of: $0.json) })])))
+            pods: Data(#"{"items":[]}"#.utf8), nodes: Data(#"{"items":[]}"#.utf8))
+        objects.pods = pods
+        objects.nodes = nodes
         return (FlavourDetection.detect(objects), daemonSets, configMaps)
     }
 
-    /// The fields detection reads of a pod or node (its metadata, a node's nodeInfo): on a large cluster,
-    /// encoding whole pods and nodes for it cost more than the rest of planning.
-    static func only(_ paths: [[String]], of object: JSONValue) -> JSONValue {
-        var kept: JSONValue = [:]
-        for path in paths {
-            kept[path: path] = object[path: path]
+    /// The metadata detection reads of a pod or node (its managedFields are the DaemonSet's and ConfigMap's concern).
+    static func metadata(_ object: JSONValue) -> KubeProxyObjects.ObjectMeta {
+        let metadata = object["metadata"]
+        func strings(_ key: String) -> [String: String]? {
+            metadata?[key]?.objectValue?.compactMapValues(\.stringValue)
         }
-        return kept
+        return KubeProxyObjects.ObjectMeta(
+            name: metadata?["name"]?.stringValue ?? "", namespace: metadata?["namespace"]?.stringValue,
+            labels: strings("labels"), annotations: strings("annotations"),
+            ownerReferences: metadata?["ownerReferences"]?.arrayValue?.compactMap { owner in
+                guard let kind = owner["kind"]?.stringValue, let name = owner["name"]?.stringValue else { return nil }
+                return KubeProxyObjects.OwnerReference(kind: kind, name: name)
+            })
     }
 
     static func state(

@@ -8,6 +8,7 @@ actor ClusterSurvey {
     let namespace: String
     /// A refusal is kept too, so that every check reports it without detecting the flavour again.
     private var cachedProxy: Result<KubeProxyState, any Error>?
+    private var cachedDetection: Result<(FlavourReport, [DaemonSet], [ConfigMap]), any Error>?
     private var cachedNodes: [Node]?
     private var cachedServices: ServiceSummary?
     private var cachedDaemonSets: [DaemonSet]?
@@ -21,11 +22,24 @@ actor ClusterSurvey {
     func kubeProxy() async throws -> KubeProxyState {
         if let cachedProxy { return try cachedProxy.get() }
         do {
-            let state = try await KubeProxyState.read(client: client, namespace: namespace)
+            let state = try KubeProxyState.state(detected: try await detection(), namespace: namespace)
             cachedProxy = .success(state)
             return state
         } catch {
             cachedProxy = .failure(error)
+            throw error
+        }
+    }
+
+    /// Flavour detection over kube-proxy's objects, once: KubeProxyFlavour reports it, the other checks use its state.
+    func detection() async throws -> (FlavourReport, [DaemonSet], [ConfigMap]) {
+        if let cachedDetection { return try cachedDetection.get() }
+        do {
+            let detected = try await KubeProxyState.detect(client: client, namespace: namespace)
+            cachedDetection = .success(detected)
+            return detected
+        } catch {
+            cachedDetection = .failure(error)
             throw error
         }
     }

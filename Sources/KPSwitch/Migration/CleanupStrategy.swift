@@ -5,7 +5,7 @@ public enum CleanupStrategy: String, Codable, Sendable {
     case kubeProxyCleansItself = "kube-proxy"
     /// iptables ↔ ipvs: a temporary init container runs the cluster's kube-proxy image with `--cleanup`.
     case initContainer = "init-container"
-    /// iptables ↔ ipvs: the operator runs `kpswitch cleanup --mode OLD` on each node afterwards.
+    /// iptables ↔ ipvs: kpswitch cleans every node through agent pods after the rollout (`MigrationStep.cleanNodes`).
     case node
     /// iptables ↔ ipvs, at the operator's request: nothing removes the old state.
     case none

@@ -211,9 +211,7 @@ public struct MigrationEngine: Sendable {
         }
         switch outcome {
         case .migrated:
-            if plan.cleanup == .node {
-                next.append("Remove the old mode's state on every node: kpswitch cleanup --mode \(plan.from.rawValue) (as root on each node).")
-            }
+            break
         case .migratedWithLeftovers(let why, let steps):
             reason = why
             remaining = steps.map(\.summary)
@@ -223,7 +221,7 @@ public struct MigrationEngine: Sendable {
         case .rolledBack(let why):
             reason = why
             if plan.cleanup == .initContainer, !replaced.isEmpty {
-                next.append("The \(plan.to.rawValue) state stays on the nodes that ran it: kpswitch cleanup --mode \(plan.to.rawValue) on \(replaced.joined(separator: ", ")).")
+                next.append("The \(plan.to.rawValue) state stays on the nodes that ran it: kpswitch cleanup --mode \(plan.to.rawValue) --nodes \(replaced.joined(separator: ",")).")
             }
             next.append("See Runbooks/rollback.md#after-a-rollback.")
         case .rollbackIncomplete(let why, let rollbackError, let steps):
@@ -258,6 +256,8 @@ public struct MigrationEngine: Sendable {
             return "kubectl \(ns) rollout restart daemonset/\(state.originalDaemonSet.name)"
         case .deleteStagedConfig:
             return "kubectl \(ns) delete configmap \(state.target.stagedConfigMap)"
+        case .cleanNodes(let mode):
+            return "Clean the nodes named above: as root on each, kpswitch cleanup --mode \(mode.rawValue) --running-mode \(state.record.plan.to.rawValue); or from here kpswitch cleanup --mode \(mode.rawValue) --nodes all, with --node-image of an image that has ipvsadm and ip where IPVS state was refused."
         case .releaseLock:
             return "kubectl \(ns) delete lease \(MigrationLock.leaseName)"
         default:

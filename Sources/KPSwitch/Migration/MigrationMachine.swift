@@ -142,7 +142,7 @@ extension MigrationStep {
     /// Whether the step changes kube-proxy's objects or pods (the lock and the backup record do not).
     var changesCluster: Bool {
         switch self {
-        case .acquireLock, .backUp, .releaseLock, .verifyNodes, .awaitRollout: false
+        case .acquireLock, .backUp, .releaseLock, .verifyNodes, .awaitRollout, .cleanNodes: false
         default: true
         }
     }
@@ -164,6 +164,7 @@ extension MigrationStep {
         case .restartDaemonSet: "restarting the DaemonSet"
         case .awaitRollout(let mode): "waiting for every node to run \(mode.rawValue)"
         case .deleteStagedConfig: "deleting the staged ConfigMap"
+        case .cleanNodes(let mode): "removing \(mode.rawValue) leftovers from every node through agent pods"
         case .releaseLock: "releasing the kpswitch lock"
         case .restoreOriginalConfig: "restoring the original ConfigMap"
         case .restoreOriginalDaemonSet: "restoring the original DaemonSet"

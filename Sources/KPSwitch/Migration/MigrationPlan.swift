@@ -24,8 +24,13 @@ public struct MigrationPlan: Codable, Equatable, Sendable {
         steps += batchSteps(nodes: nodes, batches: batches, firstIndex: 0, mode: to)
         steps += [.writeOriginalConfig, .pointDaemonSetAtOriginal]
         steps += batchSteps(nodes: nodes, batches: finalBatches, firstIndex: steps.count(where: { if case .replacePods = $0 { true } else { false } }), mode: to)
-        steps += [.restoreDaemonSet, .deleteStagedConfig, .releaseLock]
+        steps += [.restoreDaemonSet, .deleteStagedConfig] + cleanNodes(from: from, cleanup: cleanup) + [.releaseLock]
         return MigrationPlan(strategy: .canary, from: from, to: to, cleanup: cleanup, steps: steps)
+    }
+
+    /// `--cleanup node`: kpswitch cleans the old mode off every node itself, after the last node proved the new one.
+    private static func cleanNodes(from: ProxyMode, cleanup: CleanupStrategy) -> [MigrationStep] {
+        cleanup == .node ? [.cleanNodes(mode: from)] : []
     }
 
     private static func batchSteps(nodes: [String], batches: NodeBatches, firstIndex: Int, mode: ProxyMode) -> [MigrationStep] {
@@ -55,7 +60,8 @@ public struct MigrationPlan: Codable, Equatable, Sendable {
     public static func rolling(from: ProxyMode, to: ProxyMode, cleanup: CleanupStrategy) -> MigrationPlan {
         MigrationPlan(
             strategy: .rolling, from: from, to: to, cleanup: cleanup,
-            steps: [.acquireLock, .backUp, .editConfigInPlace, .restartDaemonSet, .awaitRollout(mode: to), .releaseLock])
+            steps: [.acquireLock, .backUp, .editConfigInPlace, .restartDaemonSet, .awaitRollout(mode: to)]
+                + cleanNodes(from: from, cleanup: cleanup) + [.releaseLock])
     }
 
     /// The steps that undo `done` (the steps attempted so far, in order): configuration first, so that every pod

@@ -203,7 +203,7 @@ struct MigrationPlanner {
         if request.cleanup == .initContainer {
             throw KPSwitchError(
                 status: .usageError, message: "--cleanup init-container needs --strategy canary: the rolling strategy keeps the pod template as it is.",
-                remediation: "Use --strategy canary, or --cleanup node and run kpswitch cleanup --mode \(from.rawValue) on each node.")
+                remediation: "Use --strategy canary, or --cleanup node (kpswitch then cleans every node through agent pods after the rollout).")
         }
         // Rolling keeps the template; the operator cleans the nodes.
         return .node
@@ -216,9 +216,9 @@ struct MigrationPlanner {
         switch cleanup {
         case .initContainer:
             risks.append("The cleanup init container runs kube-proxy --cleanup, which flushes EVERY IPVS virtual server on the node, Kubernetes' or not.")
-            risks.append("A rollback does not clean the new mode's state: run kpswitch cleanup --mode \(to.rawValue) on the nodes that were migrated.")
+            risks.append("A rollback does not clean the new mode's state: run kpswitch cleanup --mode \(to.rawValue) --nodes NODES on the nodes that were migrated.")
         case .node:
-            risks.append("The old mode's \(from.rawValue) state stays on every node until you run kpswitch cleanup --mode \(from.rawValue) there.")
+            risks.append("After the rollout kpswitch removes the old mode's \(from.rawValue) state from every node through agent pods (what \(to.rawValue) shares with it stays); a node it cannot clean (its agent cannot run, or it holds kube-ipvs0 and --node-image lacks ipvsadm and ip) is named with the command to run there, and migrate exits 1.")
         case .none:
             risks.append("The old mode's \(from.rawValue) state stays on every node (--cleanup none).")
         case .kubeProxyCleansItself:

@@ -46,6 +46,7 @@ extension MigrationRunner {
                 template: DaemonSetChange.restarted(state.originalDaemonSet.template, at: state.startedAt))
         case .awaitRollout(let mode): try await awaitRollout(mode: mode)
         case .deleteStagedConfig: try await deleteStagedConfig()
+        case .cleanNodes(let mode): try await cleanNodes(mode: mode)
         case .releaseLock:
             do throws(KPSwitchError) { try await lock.release() } catch { throw StepFailure(message: error.message) }
         case .restoreOriginalConfig: try await writeConfig(state.originalConfigMap.data, over: editedData)
@@ -90,7 +91,10 @@ extension MigrationRunner {
     /// Every node writes its bundle before the first change; the record keeps what each reported, so a
     /// resumed run shows it. A node without a bundle fails the step (nothing is changed yet) unless ignored.
     func snapshotNodes() async throws(StepFailure) {
-        guard let plan = state.nodeSnapshot else { return }
+        guard let plan = state.nodeSnapshot else {
+            progress("node snapshot: none taken (--no-node-snapshot); no node has a bundle to restore from")
+            return
+        }
         // A fresh survey per try: a survey keeps the failures it met.
         var report = await NodeSnapshots.take(survey: ClusterSurvey(client: client, namespace: namespace), options: plan.options, id: plan.id, keptIn: MigrationState.configMapName)
         // The agents' requests do not wait out a flaky API server as the steps' do: a node that failed gets
@@ -108,6 +112,32 @@ extension MigrationRunner {
         guard !missing.isEmpty, !plan.ignoreFailures else { return }
         let first = missing[0]
         throw StepFailure(message: "\(AcrossNodes.which(missing.map(\.node), of: report.nodes.count)) could not be snapshotted (\(first.node): \(first.reason ?? "no reason given")); kpswitch changed nothing. Fix what kept the agents from running and migrate again, or pass --ignore-preflight-errors=\(NodeSnapshots.checkName) to migrate without their bundles. See Runbooks/preflight.md#nodesnapshot.")
+    }
+
+    /// Idempotent: a node already clean has nothing left to remove. A node whose agent could not run gets two
+    /// more tries, as in the back-up's node snapshot; a refused one (its image lacks ipvsadm and ip) does not.
+    func cleanNodes(mode: ProxyMode) async throws(StepFailure) {
+        let running = state.record.plan.to
+        // The agent settings migrate was started with (kept beside the node snapshot's id).
+        let options = state.nodeSnapshot?.options ?? NodeAgentOptions()
+        var report = await NodeCleanups.clean(
+            mode: mode, running: running, nodes: nil, dryRun: false, survey: ClusterSurvey(client: client, namespace: namespace), options: options)
+        for attempt in 1...2 {
+            let retry = report.notCleaned.filter { $0.reason?.hasPrefix(NodeCleanupReport.Node.agentFailurePrefix) == true }.map(\.node)
+            guard !retry.isEmpty else { break }
+            logger.debug("node cleanup: retrying \(retry.count) nodes (attempt \(attempt + 1))")
+            try? await Task.sleep(for: .seconds(attempt))
+            report = report.merging(await NodeCleanups.clean(
+                mode: mode, running: running, nodes: retry, dryRun: false, survey: ClusterSurvey(client: client, namespace: namespace),
+                options: options))
+        }
+        let missing = report.notCleaned
+        progress("node cleanup: \(report.nodes.count - missing.count) of \(report.nodes.count) nodes cleaned of \(mode.rawValue) leftovers")
+        guard !missing.isEmpty else { return }
+        let each = missing.map { node in
+            "\(node.node): \(node.reason ?? "no reason given")\(node.command.map { "; run as root on it: \($0)" } ?? "")"
+        }
+        throw StepFailure(message: "\(AcrossNodes.which(missing.map(\.node), of: report.nodes.count)) could not be cleaned (\(each.joined(separator: " | ")))")
     }
 
     func getDaemonSet() async throws(StepFailure) -> DaemonSet {
@@ -293,12 +323,11 @@ extension MigrationRunner {
     func replacePods(on nodes: [String]) async throws(StepFailure) {
         try await checkConfigMapUnchanged()
         let watch = try await openWatch()
-        defer { watch.stop() }
         var changes = watch.changes.makeAsyncIterator()
         var revision: (generation: Int, hash: String)?
         let wanted = Set(nodes)
         let judging = state.record.rollback != nil && state.record.attempted.contains(.pointDaemonSetAtOriginal)
-        var verdicts = Verdicts()
+        var verdicts = Verdicts(rereadAfter: pollInterval)
         // Nodes whose pod was deleted (or found in the old mode) by this run, and the pods it deleted.
         var handled = Set<String>()
         var replaced = Set<String>()
@@ -384,11 +413,10 @@ extension MigrationRunner {
     /// batch is verified: unchanged, the batch's pods started from the text their nodes proved in the canary batches.
     func verify(nodes: [String], mode: ProxyMode) async throws(StepFailure) {
         let watch = try await openWatch()
-        defer { watch.stop() }
         var changes = watch.changes.makeAsyncIterator()
         var revision: (generation: Int, hash: String)?
         let finalBatch = state.record.rollback == nil && state.record.done.contains(.pointDaemonSetAtOriginal)
-        var verdicts = Verdicts(sampling: finalBatch)
+        var verdicts = Verdicts(sampling: finalBatch, rereadAfter: pollInterval)
         var verified = Set<String>()
         let wanted = Set(nodes)
         while true {
@@ -430,10 +458,9 @@ extension MigrationRunner {
     func awaitRollout(mode: ProxyMode) async throws(StepFailure) {
         try await checkConfigMapUnchanged()
         let watch = try await openWatch()
-        defer { watch.stop() }
         var changes = watch.changes.makeAsyncIterator()
         var revision: (generation: Int, hash: String)?
-        var verdicts = Verdicts()
+        var verdicts = Verdicts(rereadAfter: pollInterval)
         var replaced = Set<String>()
         let rollingBack = state.record.rollback != nil
         var lastLine = ""

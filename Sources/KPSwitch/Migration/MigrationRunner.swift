@@ -48,7 +48,10 @@ actor MigrationRunner {
     let events: MigrationEvents
 
     var state: MigrationState
+    /// The pod and DaemonSet watches the waiting phases share (`openWatch`), stopped when the run ends.
+    var rolloutWatch: RolloutWatch?
     private var stateResourceVersion: String?
+    private var encodedConstants: [String: String]?
     /// The Services' ClusterIP ports, listed once per run for every batch's verification of programmed rules.
     var clusterIPPorts: ClusterIPPorts?
     private var deadline: ContinuousClock.Instant
@@ -84,6 +87,8 @@ actor MigrationRunner {
         } catch {
             result = .failure(error)
         }
+        rolloutWatch?.stop()
+        rolloutWatch = nil
         await events.drain(within: .seconds(5))
         return try result.get()
     }
@@ -158,7 +163,7 @@ actor MigrationRunner {
         state.updatedAt = Timestamp.rfc3339(Date())
         var configMap = ConfigMap(name: MigrationState.configMapName, namespace: namespace)
         configMap.labels = ["app.kubernetes.io/managed-by": "kpswitch"]
-        configMap.data = try state.encodedData()
+        configMap.data = try state.encodedData(constants: &encodedConstants)
         for _ in 0..<3 {
             let version = stateResourceVersion
             let written = try await stateWrite { () async throws(KubeAPIError) in

@@ -168,16 +168,23 @@ extension MigrationState {
     }
 
     /// The ConfigMap's data: JSON documents for the structured parts, plain strings for what a watcher reads.
-    func encodedData() throws(KPSwitchError) -> [String: String] {
+    ///
+    /// - Parameter constants: the encodings of the parts a run never changes (the originals and the target),
+    ///   made by the first call and reused by the next: the state is written before and after every step.
+    func encodedData(constants: inout [String: String]?) throws(KPSwitchError) -> [String: String] {
+        if constants == nil {
+            constants = [
+                Key.originalConfigMap: try Self.json(originalConfigMap),
+                Key.originalDaemonSet: try Self.json(originalDaemonSet),
+                Key.target: try Self.json(target),
+            ]
+        }
         var data: [String: String] = [
             Key.record: try Self.json(record),
             Key.completed: String(record.completed),
             Key.rollbackCompleted: String(record.rollbackCompleted),
             Key.phase: phase,
             Key.stepState: stepState,
-            Key.originalConfigMap: try Self.json(originalConfigMap),
-            Key.originalDaemonSet: try Self.json(originalDaemonSet),
-            Key.target: try Self.json(target),
             Key.applied: try Self.json(applied),
             Key.holder: holder,
             Key.startedAt: startedAt,
@@ -185,6 +192,7 @@ extension MigrationState {
             Key.history: try Self.json(history),
             Key.pastMigrations: try Self.json(pastMigrations),
         ]
+        data.merge(constants ?? [:]) { current, _ in current }
         if let nodeSnapshot { data[Key.nodeSnapshot] = try Self.json(nodeSnapshot) }
         if let step = currentStep { data[Key.step] = step }
         if let outcome = record.outcome { data[Key.outcome] = outcome.name.rawValue }

@@ -28,6 +28,9 @@ public enum MigrationStep: Codable, Hashable, Sendable {
     /// The DaemonSet's rollout completes and every node runs `mode`.
     case awaitRollout(mode: ProxyMode)
     case deleteStagedConfig
+    /// `--cleanup node`, once every node runs the new mode: remove `mode`'s leftovers from every node through
+    /// agent pods, keeping what the new mode uses (`NodeCleanups`).
+    case cleanNodes(mode: ProxyMode)
     case releaseLock
 
     /// Rollback: put the original ConfigMap text back.

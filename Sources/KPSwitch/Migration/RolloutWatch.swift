@@ -89,29 +89,58 @@ final class RolloutWatch: Sendable {
         view.withLock { view in defer { view.failure = nil }; return view.failure }
     }
 
-    /// Lists both, then watches both from the lists' versions; replaces what was seen before.
+    /// Pods per list page: a page's objects are held whole while their summaries are taken.
+    static let podPageSize = 250
+
+    /// The DaemonSet generation a phase needs to see before it judges anything: its own last change. A watch
+    /// kept across phases may not have delivered that change's event yet, and the DaemonSet it holds would
+    /// then look changed by someone else, or its old template current.
+    private let floor = Mutex<(uid: String?, generation: Int)>((nil, 0))
+
+    func require(_ daemonSet: DaemonSet) {
+        floor.withLock { $0 = (daemonSet.uid, daemonSet.generation ?? 0) }
+    }
+
+    /// The watched DaemonSet, or nil while it is older than the phase's floor.
+    func currentDaemonSet() -> (daemonSet: DaemonSet?, caughtUp: Bool) {
+        let (daemonSet, floor) = (view.withLock { $0.daemonSet }, floor.withLock { $0 })
+        guard let daemonSet else { return (nil, true) }
+        return (daemonSet, daemonSet.uid != floor.uid || (daemonSet.generation ?? 0) >= floor.generation)
+    }
+
+    /// Lists both, then watches both from the lists' versions; replaces what was seen before. The pods are
+    /// listed page by page and only their summaries kept, so a thousand pods are never held whole.
     func open() async throws(KubeAPIError) {
         for task in tasks.withLock({ tasks in defer { tasks = Array(tasks.prefix(1)) }; return tasks.dropFirst() }) {
             task.cancel()
         }
-        let pods = try await client.list(Pod.self, namespace: namespace, labelSelector: selector)
-        let daemonSets = try await client.list(DaemonSet.self, namespace: namespace, fieldSelector: "metadata.name=\(daemonSetName)")
         let container = self.container
         let startedAt = self.startedAt
-        view.withLock { view in
-            view.pods = [:]
-            for pod in pods.items where pod.json[path: ["metadata", "deletionTimestamp"]] == nil {
-                view.pods[pod.name] = PodSummary(pod, container: container, startedAt: startedAt)
+        var summaries: [String: PodSummary] = [:]
+        var listedPods: [ObjectVersion] = []
+        var podsVersion: String?
+        var pages = client.listPages(Pod.self, namespace: namespace, labelSelector: selector, pageSize: Self.podPageSize).makeAsyncIterator()
+        while let page = try await pages.next() {
+            podsVersion = page.resourceVersion
+            for pod in page.items {
+                listedPods.append(ObjectVersion(pod))
+                if pod.json[path: ["metadata", "deletionTimestamp"]] == nil {
+                    summaries[pod.name] = PodSummary(pod, container: container, startedAt: startedAt)
+                }
             }
+        }
+        let daemonSets = try await client.list(DaemonSet.self, namespace: namespace, fieldSelector: "metadata.name=\(daemonSetName)")
+        view.withLock { view in
+            view.pods = summaries
             view.daemonSet = daemonSets.items.first
             view.failure = nil
         }
         // Seeded with the lists, so a re-list after 410 reports a pod deleted during the gap.
         let podEvents = client.watch(
-            Pod.self, namespace: namespace, labelSelector: selector, resourceVersion: pods.resourceVersion, listed: pods.items)
+            Pod.self, namespace: namespace, labelSelector: selector, resourceVersion: podsVersion, listed: listedPods)
         let daemonSetEvents = client.watch(
             DaemonSet.self, namespace: namespace, fieldSelector: "metadata.name=\(daemonSetName)",
-            resourceVersion: daemonSets.resourceVersion, listed: daemonSets.items)
+            resourceVersion: daemonSets.resourceVersion, listed: daemonSets.items.map(ObjectVersion.init))
         let podTask = Task { [self] in
             await follow(podEvents) { view, event in
                 switch event {
@@ -157,13 +186,21 @@ final class RolloutWatch: Sendable {
 }
 
 extension MigrationRunner {
-    /// Opens the phase's watches through `api`, so a read that fails is handled as every other request.
+    /// The run's watches, opened (through `api`, so a read that fails is handled as every other request) by
+    /// the first waiting phase and kept for the next ones: one pod list per run rather than per phase. The
+    /// DaemonSet is read once per phase, for the generation its watch must reach first.
     func openWatch() async throws(StepFailure) -> RolloutWatch {
         let daemonSet = try await getDaemonSet()
+        if let watch = rolloutWatch {
+            watch.require(daemonSet)
+            return watch
+        }
         let watch = RolloutWatch(
             client: client, namespace: namespace, daemonSet: daemonSet, container: state.originalDaemonSet.container,
             startedAt: state.startedAt, tick: pollInterval)
+        watch.require(daemonSet)
         try await api { () async throws(KubeAPIError) in try await watch.open() }
+        rolloutWatch = watch
         return watch
     }
 
@@ -187,9 +224,11 @@ extension MigrationRunner {
     /// The DaemonSet once its controller has seen its spec, and its current template hash; nil while the
     /// controller has not. ControllerRevisions are listed once per generation.
     func currentRevision(_ watch: RolloutWatch, cache: inout (generation: Int, hash: String)?) async throws(StepFailure) -> (DaemonSet, String)? {
-        guard let daemonSet = watch.snapshot.daemonSet else {
+        let (watched, caughtUp) = watch.currentDaemonSet()
+        guard let daemonSet = watched else {
             throw StepFailure(message: "DaemonSet \(namespace)/\(state.originalDaemonSet.name) was deleted during the migration; kpswitch stopped.")
         }
+        guard caughtUp else { return nil }
         try checkDaemonSetUnchanged(daemonSet)
         let generation = daemonSet.generation ?? 0
         guard (daemonSet.observedGeneration ?? 0) >= generation else { return nil }
@@ -241,7 +280,6 @@ extension MigrationRunner {
     /// updated and available (kubectl's rule), so it has nothing left to roll.
     func awaitSettled() async throws(StepFailure) {
         let watch = try await openWatch()
-        defer { watch.stop() }
         var changes = watch.changes.makeAsyncIterator()
         var revision: (generation: Int, hash: String)?
         while true {
@@ -289,12 +327,17 @@ struct Verdicts {
     /// template that is Ready and has never restarted proves its node again without its log being read.
     let sampling: Bool
     private var sampled = false
+    /// A log that lacked the start-up line is read again after this long, not on every event of the phase.
+    let rereadAfter: Duration
+    /// The last pending verdict of each such pod, and when its log may be read again.
+    private var rereads: [String: (verdict: NodeVerdict, at: ContinuousClock.Instant)] = [:]
 
     /// A final batch whose sample has not shown the mode yet: read one log, not every one.
     var needsSample: Bool { sampling && !sampled }
 
-    init(sampling: Bool = false) {
+    init(sampling: Bool = false, rereadAfter: Duration) {
         self.sampling = sampling
+        self.rereadAfter = rereadAfter
     }
 
     /// The verdict without reading the log; nil when the pod's log must be read now.
@@ -309,6 +352,7 @@ struct Verdicts {
             decided[pod.uid] = .verified
             return .verified
         }
+        if let reread = rereads[pod.uid], ContinuousClock.now < reread.at { return reread.verdict }
         return nil
     }
 
@@ -316,7 +360,10 @@ struct Verdicts {
         switch log {
         case .success(let log):
             let verdict = NodeVerdict.judgeLog(log, node: pod.node, pod: pod.name, mode: mode)
-            if case .pending = verdict { return verdict }
+            if case .pending = verdict {
+                rereads[pod.uid] = (verdict, .now + rereadAfter)
+                return verdict
+            }
             if verdict == .verified { sampled = true }
             decided[pod.uid] = verdict
             return verdict

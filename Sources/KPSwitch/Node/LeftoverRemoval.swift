@@ -22,12 +22,26 @@ public struct LeftoverRemoval: Sendable {
         }
     }
 
-    public func run(mode: ProxyMode, dryRun: Bool) async throws(KPSwitchError) -> CleanupReport {
+    /// What `mode` leaves on a node where kube-proxy now runs in `running`: only what `mode` owns and
+    /// `running` does not (both transports remove exactly this).
+    static func footprint(of mode: ProxyMode, alongside running: ProxyMode?) -> KubeProxyFootprint {
+        guard let running else { return footprint(of: mode) }
+        return footprint(of: mode).leaving(footprint(of: running))
+    }
+
+    /// - Parameter running: the mode kube-proxy runs in on this node now, whose state stays; nil when none runs.
+    public func run(mode: ProxyMode, running: ProxyMode? = nil, dryRun: Bool) async throws(KPSwitchError) -> CleanupReport {
         try host.requireRoot(for: "Cleanup")
-        let services = mode == .ipvs ? try await ipvsServices() : IPVSServices(owned: [], kept: [])
+        if let running, running == mode {
+            throw KPSwitchError(
+                status: .usageError, message: "kube-proxy runs in \(mode) mode here; cleaning up \(mode) would remove the running mode's state.",
+                remediation: "Name the mode kube-proxy ran in before: kpswitch cleanup --mode OLD --running-mode \(mode).")
+        }
+        let footprint = Self.footprint(of: mode, alongside: running)
+        let services = footprint.links.contains("kube-ipvs0") ? try await ipvsServices() : IPVSServices(owned: [], kept: [])
         let plan: LeftoverCleanup
         do {
-            plan = try await node.planCleanup(of: Self.footprint(of: mode))
+            plan = try await node.planCleanup(of: footprint)
         } catch {
             throw KPSwitchError(error, while: "Reading the node's \(mode) leftovers")
         }
@@ -47,7 +61,9 @@ public struct LeftoverRemoval: Sendable {
                 throw KPSwitchError(error, while: "Removing \(mode) leftovers")
             }
         }
-        return CleanupReport(mode: mode, dryRun: dryRun, plan: plan, services: services)
+        return CleanupReport(
+            mode: mode, dryRun: dryRun, plan: plan, ipvsServices: services.owned.map(\.description),
+            keptIPVSServices: services.kept.map(\.description))
     }
 
     struct IPVSServices {
@@ -113,7 +129,7 @@ public struct CleanupReport: Report {
     public let keptIPVSServices: [String]
     public let notChecked: [String]
 
-    init(mode: ProxyMode, dryRun: Bool, plan: LeftoverCleanup, services: LeftoverRemoval.IPVSServices) {
+    init(mode: ProxyMode, dryRun: Bool, plan: LeftoverCleanup, ipvsServices: [String], keptIPVSServices: [String]) {
         self.mode = mode
         self.dryRun = dryRun
         jumps = plan.iptables.flatMap { item in
@@ -125,8 +141,8 @@ public struct CleanupReport: Report {
         ipsets = plan.ipsets
         nftTables = plan.nftTables.map(\.description)
         links = plan.links
-        ipvsServices = services.owned.map(\.description)
-        keptIPVSServices = services.kept.map(\.description)
+        self.ipvsServices = ipvsServices
+        self.keptIPVSServices = keptIPVSServices
         notChecked = plan.notChecked
     }
 

@@ -45,12 +45,9 @@ enum AgentNodeChecks {
 
 /// Every kube-proxy node's agent facts for one preflight run, gathered once and shared by the checks.
 actor NodeAgents {
-    enum Gathered: Sendable {
-        /// The nodes in ProxyNodes order, each with its facts or why it has none.
-        case ran(nodes: [String], results: [String: Result<AgentNode, NodeAgentFailure>], leftOut: String?)
-        /// No agent ran: why, and the nodes it would have run on when they are known.
-        case notRun(reason: String, nodes: [String]?)
-    }
+    /// The nodes in ProxyNodes order, each with its facts or why it has none; or why no agent ran, and the
+    /// nodes it would have run on when they are known.
+    typealias Gathered = Ran<AgentNode>
 
     let survey: ClusterSurvey
     let options: NodeAgentOptions
@@ -75,6 +72,20 @@ actor NodeAgents {
     }
 
     private func run() async -> Gathered {
+        let snapshot = snapshot
+        return await run(.facts(snapshot: snapshot)) { log throws(NodeAgentLogError) in try AgentNode(log: log, snapshot: snapshot) }
+    }
+
+    /// Each node's answer to `program`, or why it has none.
+    enum Ran<Answer: Sendable>: Sendable {
+        case ran(nodes: [String], results: [String: Result<Answer, NodeAgentFailure>], leftOut: String?)
+        case notRun(reason: String, nodes: [String]?)
+    }
+
+    /// Runs `program` on every kube-proxy node (those in `only`), reading each log with `read`.
+    func run<Answer: Sendable>(
+        _ program: NodeAgentProgram, read: @escaping @Sendable (NodeAgentLog) throws(NodeAgentLogError) -> Answer
+    ) async -> Ran<Answer> {
         let fleet: ProxyNodes
         do {
             fleet = try await survey.proxyNodes()
@@ -111,8 +122,8 @@ actor NodeAgents {
         let notReady = Set(fleet.nodes.filter { !$0.isReady }.map(\.name))
         let runner = NodeAgentRunner(
             client: survey.client, namespace: namespace, template: template, image: options.image,
-            concurrency: options.concurrency, deadlineSeconds: options.deadlineSeconds, snapshot: snapshot)
-        var results = await runner.inspect(nodes: nodes.filter { !notReady.contains($0) && only?.contains($0) != false })
+            concurrency: options.concurrency, deadlineSeconds: options.deadlineSeconds)
+        var results = await runner.run(program, on: nodes.filter { !notReady.contains($0) && only?.contains($0) != false }, read: read)
         for node in notReady {
             results[node] = .failure(NodeAgentFailure(node: node, reason: "the node is NotReady, so its kubelet would not start an agent pod"))
         }

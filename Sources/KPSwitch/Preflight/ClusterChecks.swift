@@ -13,7 +13,7 @@ enum ClusterChecks {
     /// They share one survey, so the nodes and the Services are listed once.
     static func checks(survey: ClusterSurvey, target: ProxyMode?) -> [any PreflightCheck] {
         [
-            KubeProxyFlavourCheck(client: survey.client, namespace: survey.namespace),
+            KubeProxyFlavourCheck(survey: survey),
             KubeProxyVersionCheck(survey: survey, target: target),
             KubeProxyRolloutCheck(survey: survey),
             NodeKernelsCheck(survey: survey, target: target),
@@ -35,13 +35,13 @@ enum ClusterChecks {
 struct KubeProxyFlavourCheck: PreflightCheck {
     let name: CheckName = "KubeProxyFlavour"
     let scope: CheckScope = .cluster
-    let client: KubeClient
-    let namespace: String
+    let survey: ClusterSurvey
+    var namespace: String { survey.namespace }
 
     func run() async -> [Finding] {
         let detected: (FlavourReport, [DaemonSet], [ConfigMap])
         do {
-            detected = try await KubeProxyState.detect(client: client, namespace: namespace)
+            detected = try await survey.detection()
         } catch {
             return [.skipped("could not read kube-proxy's objects in \(namespace): \(KPSwitchError(error).message)")]
         }

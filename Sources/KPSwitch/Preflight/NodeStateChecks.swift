@@ -86,7 +86,7 @@ struct ModeLeftovers: PreflightCheck {
             return .warning(
                 "\(item.mode.rawValue) mode state (\(item.what)) stays after switching to \(target.rawValue); kube-proxy does not clean it",
                 subject: item.mode.rawValue,
-                remediation: "Migrate with --cleanup init-container, or run 'kpswitch cleanup --mode \(item.mode.rawValue)' on this node afterwards.")
+                remediation: "Migrate with --cleanup init-container, or run 'kpswitch cleanup --mode \(item.mode.rawValue) --running-mode \(target.rawValue)' on this node afterwards (or --nodes all from a workstation).")
         }
     }
 

@@ -50,7 +50,9 @@ struct Migrate: AsyncParsableCommand, GlobalOptionsCommand {
         transform: { try NodeBatches(parsing: $0) })
     var finalBatches: NodeBatches?
 
-    @Option(help: "How leftovers of the old mode are removed: auto, init-container, node or none.")
+    @Option(help: ArgumentHelp(
+        "How leftovers of the old mode are removed: auto, init-container, node or none.",
+        discussion: "node: after the rollout kpswitch cleans every node through agent pods (--node-image with ipvsadm and ip for IPVS state), naming any node it could not clean."))
     var cleanup: Cleanup = .auto
 
     @Option(
@@ -68,6 +70,11 @@ struct Migrate: AsyncParsableCommand, GlobalOptionsCommand {
 
     @Flag(name: [.short, .long], help: "Do not ask for confirmation (required without a terminal).")
     var yes = false
+
+    @Flag(help: ArgumentHelp(
+        "Take no node snapshot in the back-up step (no agent pod per node); no node then has a bundle to restore from.",
+        discussion: "For clusters where agent pods may not run, or whose nodes are snapshotted by other means."))
+    var noNodeSnapshot = false
 
     @Flag(help: "On failure, stop where it failed instead of rolling back.")
     var noRollback = false
@@ -90,8 +97,8 @@ struct Migrate: AsyncParsableCommand, GlobalOptionsCommand {
     func validate() throws {
         if resume {
             if dryRun { throw ValidationError("--resume continues a recorded migration; it cannot be a --dry-run.") }
-            if to != nil || scheduler != nil || strictARP || batches != nil || finalBatches != nil {
-                throw ValidationError("--resume follows the plan recorded in the cluster; drop --to, --scheduler, --strict-arp, --batches and --final-batches.")
+            if to != nil || scheduler != nil || strictARP || batches != nil || finalBatches != nil || noNodeSnapshot {
+                throw ValidationError("--resume follows the plan recorded in the cluster; drop --to, --scheduler, --strict-arp, --batches, --final-batches and --no-node-snapshot.")
             }
             return
         }
@@ -126,7 +133,7 @@ struct Migrate: AsyncParsableCommand, GlobalOptionsCommand {
             ignoring: preflight.ignorePreflightErrors.flatMap(\.names), scope: .cluster,
             // A dry run changes nothing in the cluster, agent pods included; preflight --scope cluster runs them.
             nodeAgents: preflight.nodeAgents(withheld: dryRun ? Self.dryRunStartsNoPods : nil), requireEveryNode: !dryRun,
-            snapshotsNodes: true)
+            snapshotsNodes: !noNodeSnapshot)
         let checks = try await preflightRun.run(node: Adapters.localNode(), ipvs: Adapters.localIPVS(), cluster: global.clusterAccess)
         if checks.isBlocking {
             renderer.render(checks)
@@ -143,7 +150,7 @@ struct Migrate: AsyncParsableCommand, GlobalOptionsCommand {
         let stream = global.output == .json ? StandardError() : nil
         printer.print(plan.report.renderText(TextStyle(noColor: global.noColor, stream: stream)))
         try Confirmation.ask("Migrate kube-proxy to \(request.mode.rawValue) as planned above?", yes: yes)
-        let nodeSnapshot = MigrationState.NodeSnapshot(options: preflight.nodeAgents, ignoring: preflightRun.ignoring)
+        let nodeSnapshot = noNodeSnapshot ? nil : MigrationState.NodeSnapshot(options: preflight.nodeAgents, ignoring: preflightRun.ignoring)
         try finish(try await engine.migrate(plan, timeout: limit, apiUnavailableTimeout: apiLimit, nodeSnapshot: nodeSnapshot), renderer)
     }
 

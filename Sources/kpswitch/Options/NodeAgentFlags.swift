@@ -4,8 +4,8 @@ import KPSwitch
 /// How agent pods run on the nodes: shared by `preflight`, `migrate` and `snapshot --scope nodes`.
 struct NodeAgentFlags: ParsableArguments {
     @Option(help: ArgumentHelp(
-        "Image for the agent pods that check each node (default: kube-proxy's own image).",
-        discussion: "It needs sh, cat, grep, wc and kmod; kube-proxy's image has them.",
+        "Image for the agent pods that check or clean each node (default: kube-proxy's own image).",
+        discussion: "It needs sh, cat, grep, wc and kmod; kube-proxy's image has them. 'cleanup --mode ipvs' also needs ipvsadm and ip, which it lacks.",
         valueName: "image"))
     var nodeImage: String?
 

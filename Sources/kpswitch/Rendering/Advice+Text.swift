@@ -34,7 +34,7 @@ extension Advice: TextRenderable {
         switch cleanup {
         case .kubeProxyCleansItself: "kube-proxy removes it itself when it starts in the new mode"
         case .initContainer: "a temporary init container runs kube-proxy --cleanup on each node (kube-proxy does not clean this pair)"
-        case .node: "run 'kpswitch cleanup --mode OLD' on each node afterwards"
+        case .node: "kpswitch cleans each node through agent pods after the rollout"
         case .none: "none; the old state stays on the nodes"
         }
     }

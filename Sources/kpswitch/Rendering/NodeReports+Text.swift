@@ -106,3 +106,27 @@ extension CleanupReport: TextRenderable {
         return text
     }
 }
+
+extension NodeCleanupReport: TextRenderable {
+    func renderText(_ style: TextStyle) -> String {
+        let done = nodes.count - notCleaned.count
+        var text = "\(dryRun ? "dry run, " : "")\(mode.rawValue) cleanup: \(done) of \(nodes.count) nodes \(dryRun ? "checked" : "cleaned"); "
+        text += "kube-proxy runs in \(runningMode.rawValue) mode, whose state stays\n"
+        for node in nodes {
+            if node.cleaned {
+                text += "  " + style.ok(dryRun ? "checked" : "cleaned") + " \(node.node): "
+            } else {
+                text += "  " + style.error("not cleaned") + " \(node.node): \(node.reason ?? "no reason given")\n"
+                if let command = node.command {
+                    text += "    run as root on \(node.node): \(command)\(node.alternative.map { ", \($0)" } ?? "")\n"
+                }
+                guard node.cleanup != nil else { continue }
+                text += "    before that: "
+            }
+            text += node.cleanup?.renderText(style).split(separator: "\n", omittingEmptySubsequences: false)
+                .enumerated().map { $0.offset == 0 ? String($0.element) : ($0.element.isEmpty ? "" : "    " + $0.element) }
+                .joined(separator: "\n") ?? "\n"
+        }
+        return text
+    }
+}

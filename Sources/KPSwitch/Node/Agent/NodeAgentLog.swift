@@ -25,11 +25,11 @@ public struct NodeAgentLog: Sendable {
 
     static let marker = "kpswitch-agent"
 
-    public init(parsing log: String, nonce: String) throws(NodeAgentLogError) {
+    public init(parsing log: String, nonce: String, program: NodeAgentProgram = .facts(snapshot: nil)) throws(NodeAgentLogError) {
         let bytes = Array(log.utf8)
         var reader = Reader(bytes: bytes)
         guard let begin = reader.line() else { throw .truncated("the log is empty; the agent printed nothing") }
-        let expectedBegin = "\(Self.marker) begin \(NodeAgentScript.version) "
+        let expectedBegin = "\(Self.marker) begin \(program.version) "
         guard begin.hasPrefix(expectedBegin) else {
             throw .garbled("the log does not start with the agent's begin line: '\(begin.prefix(120))'")
         }
@@ -73,9 +73,9 @@ public struct NodeAgentLog: Sendable {
             order.append(name)
             total += size
         }
-        let missing = NodeAgentScript.sections.filter { sections[$0] == nil }
+        let missing = program.sections.filter { sections[$0] == nil }
         guard missing.isEmpty else {
-            throw .garbled("the log lacks the sections \(missing.joined(separator: ", ")), which agent version \(NodeAgentScript.version) prints")
+            throw .garbled("the log lacks the sections \(missing.joined(separator: ", ")), which agent version \(program.version) prints")
         }
         self.sections = sections
     }

@@ -24,11 +24,12 @@ public struct NodeAgentPod: Sendable {
     /// - Parameters:
     ///   - template: the kube-proxy DaemonSet's `spec.template`.
     ///   - image: `--node-image`, or nil for the kube-proxy container's image.
-    ///   - snapshot: the id of the node bundle to write under `NodeAgentScript.snapshotRoot`, or nil for facts only.
+    ///   - program: what the pod runs; a facts program with a snapshot id also mounts that bundle's directory.
     public init(
         template: JSONValue, node: String, namespace: String, nonce: String, image: String?, deadlineSeconds: Int,
-        snapshot: String? = nil
+        program: NodeAgentProgram = .facts(snapshot: nil)
     ) throws(KPSwitchError) {
+        let snapshot = program.snapshot
         let spec = template["spec"] ?? [:]
         let containers = spec["containers"]?.arrayValue ?? []
         guard let proxy = containers.first(where: { $0["name"]?.stringValue == "kube-proxy" }) ?? containers.first,
@@ -68,8 +69,7 @@ public struct NodeAgentPod: Sendable {
                 "name": "agent",
                 "image": .string(image),
                 "command": .array(
-                    ["sh", "-c", .string(NodeAgentScript.text), "kpswitch-agent", .string(nonce)]
-                        + (snapshot.map { [JSONValue.string($0)] } ?? [])),
+                    ["sh", "-c", .string(program.script), "kpswitch-agent", .string(nonce)] + program.arguments.map { .string($0) }),
                 "securityContext": ["privileged": true],
                 "volumeMounts": .array(mounts),
             ]],

@@ -56,16 +56,30 @@ public struct NodeAgentRunner: Sendable {
     }
 
     public func inspect(nodes: [String]) async -> [String: Result<AgentNode, NodeAgentFailure>] {
-        await withTaskGroup(of: (String, Result<AgentNode, NodeAgentFailure>).self) { group in
+        let snapshot = snapshot
+        return await run(.facts(snapshot: snapshot), on: nodes) { log throws(NodeAgentLogError) in
+            try AgentNode(log: log, snapshot: snapshot)
+        }
+    }
+
+    public func inspect(node: String) async -> Result<AgentNode, NodeAgentFailure> {
+        await inspect(nodes: [node])[node] ?? .failure(NodeAgentFailure(node: node, reason: "no result"))
+    }
+
+    /// Runs `program` on every node, `concurrency` at a time, and reads each log with `read`.
+    func run<Answer: Sendable>(
+        _ program: NodeAgentProgram, on nodes: [String], read: @escaping @Sendable (NodeAgentLog) throws(NodeAgentLogError) -> Answer
+    ) async -> [String: Result<Answer, NodeAgentFailure>] {
+        await withTaskGroup(of: (String, Result<Answer, NodeAgentFailure>).self) { group in
             var waiting = nodes.makeIterator()
             for _ in 0..<concurrency {
                 guard let node = waiting.next() else { break }
-                group.addTask { (node, await inspect(node: node)) }
+                group.addTask { (node, await run(program, on: node, read: read)) }
             }
-            var results: [String: Result<AgentNode, NodeAgentFailure>] = [:]
+            var results: [String: Result<Answer, NodeAgentFailure>] = [:]
             for await (node, result) in group {
                 results[node] = result
-                if !Task.isCancelled, let next = waiting.next() { group.addTask { (next, await inspect(node: next)) } }
+                if !Task.isCancelled, let next = waiting.next() { group.addTask { (next, await run(program, on: next, read: read)) } }
             }
             while let node = waiting.next() {
                 results[node] = .failure(NodeAgentFailure(node: node, reason: "cancelled before its agent pod was created"))
@@ -74,14 +88,16 @@ public struct NodeAgentRunner: Sendable {
         }
     }
 
-    public func inspect(node: String) async -> Result<AgentNode, NodeAgentFailure> {
-        let fail = { (reason: String) in Result<AgentNode, NodeAgentFailure>.failure(NodeAgentFailure(node: node, reason: reason)) }
+    private func run<Answer: Sendable>(
+        _ program: NodeAgentProgram, on node: String, read: @Sendable (NodeAgentLog) throws(NodeAgentLogError) -> Answer
+    ) async -> Result<Answer, NodeAgentFailure> {
+        let fail = { (reason: String) in Result<Answer, NodeAgentFailure>.failure(NodeAgentFailure(node: node, reason: reason)) }
         guard !Task.isCancelled else { return fail("cancelled before its agent pod was created") }
         let agent: NodeAgentPod
         do {
             agent = try NodeAgentPod(
                 template: template, node: node, namespace: namespace, nonce: Self.nonce(), image: image,
-                deadlineSeconds: deadlineSeconds, snapshot: snapshot)
+                deadlineSeconds: deadlineSeconds, program: program)
         } catch {
             return fail(error.message)
         }
@@ -104,7 +120,7 @@ public struct NodeAgentRunner: Sendable {
             if error.status == nil { await delete(agent) }
             return fail("the agent pod could not be created: \(Self.refusal(error, pod: agent.name))")
         }
-        let outcome = await finish(agent)
+        let outcome = await finish(agent, program: program, read: read)
         await delete(agent)
         return outcome.mapError { NodeAgentFailure(node: node, reason: $0.reason) }
     }
@@ -118,7 +134,9 @@ public struct NodeAgentRunner: Sendable {
     }
 
     /// Waits for the pod to end (or the deadline to pass) and parses its log.
-    private func finish(_ agent: NodeAgentPod) async -> Result<AgentNode, AgentProblem> {
+    private func finish<Answer>(
+        _ agent: NodeAgentPod, program: NodeAgentProgram, read: (NodeAgentLog) throws(NodeAgentLogError) -> Answer
+    ) async -> Result<Answer, AgentProblem> {
         let ended: Result<Pod, AgentProblem> = await withTaskGroup(of: Result<Pod, AgentProblem>?.self) { group in
             group.addTask { await ending(of: agent) }
             group.addTask { [deadlineSeconds] in
@@ -147,9 +165,9 @@ public struct NodeAgentRunner: Sendable {
         case .success(let text):
             // A log that parses is whole by its framing, so it holds even when the pod then failed (its deadline
             // passed after the end line, say); one that does not is reported with the pod's own reason first.
-            let parsed: Result<AgentNode, NodeAgentLogError>
+            let parsed: Result<Answer, NodeAgentLogError>
             do throws(NodeAgentLogError) {
-                parsed = .success(try AgentNode(log: NodeAgentLog(parsing: text, nonce: agent.nonce), snapshot: snapshot))
+                parsed = .success(try read(NodeAgentLog(parsing: text, nonce: agent.nonce, program: program)))
             } catch {
                 parsed = .failure(error)
             }

@@ -60,24 +60,7 @@ public enum NodeAgentScript {
         total=0
         trap 'rm -f "$tmp.out" "$tmp.err" "$tmp.snaperr" "$tmp.rules"' EXIT
         if ! : > "$tmp.out"; then echo "kpswitch-agent error cannot write $tmp.out" >&2; exit 1; fi
-        # name status rc file: a header with the content's line and byte counts, the content, a newline.
-        emit() {
-          lines=$(( $(wc -l < "$4") ))
-          bytes=$(( $(wc -c < "$4") ))
-          printf 'kpswitch-agent section %s %s %s %s %s\n' "$1" "$2" "$3" "$lines" "$bytes"
-          cat "$4"
-          printf '\n'
-          sections=$((sections + 1))
-          total=$((total + bytes))
-        }
-        skip() {
-          printf '%s\n' "$2" > "$tmp.out"
-          emit "$1" skipped 0 "$tmp.out"
-        }
-        finish() {
-          if [ "$1" -eq 0 ]; then emit "$2" ok 0 "$tmp.out"; else emit "$2" failed "$1" "$tmp.err"; fi
-        }
-        have() { command -v "$1" > /dev/null 2>&1; }
+        \#(NodeAgentProgram.framing)
         run() {
           name=$1; shift
           if ! have "$1"; then skip "$name" "$1 is not installed in the agent's image"; return; fi
