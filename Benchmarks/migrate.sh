@@ -10,7 +10,9 @@
 # (twice: after its canary batch, and after its final batch); kubectl only watches the DaemonSet's counters.
 # Also prints kpswitch's (and kubectl's) requests by verb and resource.
 # kpswitch runs with --no-node-snapshot: kubectl does no node work, and the back-up step's agent pod per node (issue 15)
-# costs what Benchmarks/node-preflight.sh measures. NODE_SNAPSHOT=1 measures the migration with it.
+# costs what Benchmarks/node-preflight.sh measures. NODE_SNAPSHOT=1 measures the migration with it, and with the
+# verification of programmed rules that the node agents then do, on netfilter nodes (root; a node without its own
+# namespace holds no rules, which verification fails).
 # Usage: [SCRATCH_PATH=.build-release] [CONFIGURATION=debug] Benchmarks/migrate.sh [NODES] [POD_START_DELAY]   (defaults 1000, 50ms; release)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,11 +29,13 @@ WORK=$(mktemp -d)
 PID=
 trap '[[ -n "$PID" ]] && kill "$PID" 2>/dev/null; rm -rf "$WORK"' EXIT
 cp Scenarios/objects/kubeadm-v1.34-kube-proxy-*.yaml "$WORK/"
+NETFILTER=false
+[[ -n "${NODE_SNAPSHOT:-}" ]] && NETFILTER=true
 cat > "$WORK/cluster.yaml" <<YAML
 kubernetesVersion: v1.34.0
 objects: [kubeadm-v1.34-kube-proxy-configmap.yaml, kubeadm-v1.34-kube-proxy-daemonset.yaml]
 nodeGroups:
-  - {namePrefix: node, count: $NODES, kernelVersion: 6.1.0-28-amd64, ipvs: loadable}
+  - {namePrefix: node, count: $NODES, kernelVersion: 6.1.0-28-amd64, ipvs: loadable, netfilter: $NETFILTER}
 services: {count: 100, endpointsPerService: 3}
 podStartDelay: $DELAY
 historyLimit: 200000

@@ -5,8 +5,9 @@ import Glibc
 import Synchronization
 
 /// Runs kpswitch's agent pods (label `app.kubernetes.io/managed-by: kpswitch`) for real: the container's
-/// command runs with the host's `/bin/sh` and tools (standing in for the image's) in a network and mount
-/// namespace of its own (`unshare --net --mount`), chrooted into a root whose `/proc/modules`,
+/// command runs with the host's `/bin/sh` and tools (standing in for the image's) in a network namespace —
+/// the node's own when it has one (`netfilter: true`, `NodeNetworks`), else a fresh one — and a mount and
+/// pid namespace of its own, chrooted into a root whose `/proc/modules`,
 /// `/lib/modules` and `/proc/net/ip_vs` show the node's `ipvs:` profile, so that the real modprobe and
 /// grep decide. hostPath volumes under `/var/lib/kpswitch` come from a directory per node that outlives
 /// the pod (`hostDirectory(node:)`), so what one agent writes there the next one of that node finds, and a
@@ -111,10 +112,17 @@ final class AgentPods: Sendable {
             return
         }
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
         // A pid namespace of its own: when the deadline or a deletion kills unshare (--kill-child), the kernel
         // kills everything the command started, so the log pipe closes at once.
-        process.arguments = ["--net", "--mount", "--pid", "--fork", "--kill-child", "/bin/sh", "-c", Self.sandbox, "kube-sim-sandbox", work.path] + argv
+        let sandbox = ["--mount", "--pid", "--fork", "--kill-child", "/bin/sh", "-c", Self.sandbox, "kube-sim-sandbox", work.path] + argv
+        if let namespace = profile.networkNamespace {
+            // nsenter execs unshare in the node's namespace, so killing this process still kills the pod.
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
+            process.arguments = ["--net=\(NodeNetworks.path(namespace))", "/usr/bin/unshare"] + sandbox
+        } else {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+            process.arguments = ["--net"] + sandbox
+        }
         // A container sees its image's PATH and the pod's env, not kube-sim's environment (TMPDIR, say).
         var environment = ["PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
         for variable in pod[path: ["spec", "containers"]]?.arrayValue?.first?["env"]?.arrayValue ?? [] {

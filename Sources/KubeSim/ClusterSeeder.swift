@@ -67,9 +67,14 @@ struct ClusterSeeder {
                 index += 1
                 let name = group.count == 1 && group.controlPlane ? group.namePrefix : "\(group.namePrefix)-\(i)"
                 let ip = "10.0.\(index / 250).\(10 + index % 250)"
-                kubelet.register(NodeProfile(name: name, internalIP: ip, kernelVersion: group.kernelVersion,
-                                             ipvs: group.ipvs, nftVersion: group.nftVersion, kubeletRunning: group.ready,
-                                             startsAgents: group.startsAgents, ipvsServices: group.ipvsServices))
+                var profile = NodeProfile(name: name, internalIP: ip, kernelVersion: group.kernelVersion,
+                                          ipvs: group.ipvs, nftVersion: group.nftVersion, kubeletRunning: group.ready,
+                                          startsAgents: group.startsAgents, ipvsServices: group.ipvsServices)
+                if group.netfilter {
+                    profile.networkNamespace = try kubelet.networks.create(node: name)
+                    profile.kubeProxyOmits = group.kubeProxyOmitsServices
+                }
+                kubelet.register(profile)
                 var labels: JSONValue = [
                     "beta.kubernetes.io/arch": "amd64", "beta.kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
                     "kubernetes.io/hostname": .string(name), "kubernetes.io/os": .string(group.os),

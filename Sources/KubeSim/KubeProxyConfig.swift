@@ -103,8 +103,16 @@ struct NodeProfile: Sendable {
     var kubeletRunning = true
     /// False for a node whose kubelet never starts kpswitch's agent pods (Pending until deleted).
     var startsAgents = true
-    /// Virtual servers in the node's IPVS table (`TCP 10.96.0.1:443`).
+    /// Virtual servers in the node's IPVS table (`TCP 10.96.0.1:443`): the scenario's, then what a
+    /// simulated kube-proxy on a netfilter node made of it.
     var ipvsServices: [String] = []
+    /// The node's persistent network namespace (`netfilter: true`), where its kube-proxy programs rules and
+    /// its agent pods run; nil gives every agent pod a fresh one and kube-proxy programs nothing.
+    var networkNamespace: String? = nil
+    /// Service ports the node's simulated kube-proxy leaves out (`kubeProxyOmitsServices`), the last ones by name.
+    var kubeProxyOmits = 0
+    /// The pod CIDR kube-proxy's masquerade rules name (`clusterCIDR`).
+    var podCIDR = "10.244.0.0/16"
 }
 
 /// Decides what kube-proxy does at start on a node, and writes the log lines it would print.

@@ -206,10 +206,16 @@ public final class KubeSimServer: Sendable {
     }
 
     /// Stops the controllers and the server.
+    /// Deletes the netfilter nodes' network namespaces (`shutdown` does too), for a process about to exit.
+    public func removeNodeNamespaces() {
+        cluster.kubelet.networks.removeAll()
+    }
+
     public func shutdown() async throws {
         stop.set()
         for cancel in timers.withLock({ $0 }) { cancel() }
         try await server.shutdown()
+        cluster.kubelet.networks.removeAll()
     }
 }
 

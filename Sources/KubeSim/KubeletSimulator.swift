@@ -21,6 +21,8 @@ final class KubeletSimulator: Sendable {
     private let profiles = Mutex<[String: NodeProfile]>([:])
     private let runtimes = Mutex<[String: Runtime]>([:])
     private let agents = AgentPods()
+    /// The netfilter nodes' network namespaces.
+    let networks = NodeNetworks()
 
     init(scenario: Scenario) {
         kubernetesVersion = scenario.kubernetesVersion
@@ -159,6 +161,9 @@ final class KubeletSimulator: Sendable {
                                                        libModulesMounted: mountsModules)
                 running = outcome.running
                 lines = outcome.lines.map { KubeProxyBehaviour.klog($0.level, $0.source, $0.message, at: wallNow) }
+                if running, let namespace = profile.networkNamespace {
+                    program(outcome.mode, node: profile, namespace: namespace, store: store, mountsModules: mountsModules)
+                }
                 exitMessage = lines.last ?? ""
             }
         }
@@ -185,6 +190,24 @@ final class KubeletSimulator: Sendable {
             var updated = current
             updated["status"] = status
             return updated
+        }
+    }
+
+    /// What the started kube-proxy writes into its node's namespace, before the pod shows Running, as a
+    /// real one has synced once before its node serves traffic through it.
+    private func program(_ mode: String, node: NodeProfile, namespace: String, store: ObjectStore, mountsModules: Bool) {
+        let services = store.list(.services, filter: ObjectFilter()).items.map(\.object)
+        let slices = store.list(.endpointSlices, filter: ObjectFilter()).items.map(\.object)
+        let ports = Array(ServicePort.all(services: services, slices: slices).dropLast(node.kubeProxyOmits))
+        let programmed = SimulatedProxier.program(
+            mode: mode, namespace: namespace, ports: ports, podCIDR: node.podCIDR, ipvsTable: node.ipvsServices)
+        for error in programmed.errors {
+            FileHandle.standardError.write(Data("kube-sim: node \(node.name): kube-proxy (\(mode)): \(error)\n".utf8))
+        }
+        profiles.withLock { all in
+            if let table = programmed.ipvsTable { all[node.name]?.ipvsServices = table }
+            // The ipvs proxier loads ip_vs through the host's /lib/modules.
+            if mode == "ipvs", node.ipvs == .loadable, mountsModules { all[node.name]?.ipvs = .loaded }
         }
     }
 

@@ -31,6 +31,11 @@ public struct Scenario: Sendable {
         /// IPVS virtual servers the nodes' tables hold (`TCP 10.96.0.1:443`), shown to agent pods in
         /// `/proc/net/ip_vs`; only where the `ipvs:` profile has the module in the kernel (loaded, builtin).
         public var ipvsServices: [String] = []
+        /// True: each node gets a network namespace of its own for its lifetime, where its simulated
+        /// kube-proxy programs the rules its mode writes and its agent pods run (costs processes per node).
+        public var netfilter = false
+        /// Service ports the nodes' simulated kube-proxy leaves out of what it programs (netfilter nodes).
+        public var kubeProxyOmitsServices = 0
 
         public init(
             namePrefix: String, count: Int, kernelVersion: String = "6.1.0-28-amd64", ipvs: IPVSSupport = .loadable,
@@ -284,6 +289,15 @@ public struct Scenario: Sendable {
                     throw KubeSimError.scenario("\(where_).ipvsServices: '\(service)' is not 'TCP|UDP|SCTP ADDRESS:PORT'")
                 }
                 g.ipvsServices = list
+            }
+            if let v = group["netfilter"] {
+                guard let flag = v.boolValue else { throw KubeSimError.scenario("\(where_).netfilter must be true or false") }
+                g.netfilter = flag
+            }
+            if let v = group["kubeProxyOmitsServices"] {
+                guard let n = v.intValue, n >= 0 else { throw KubeSimError.scenario("\(where_).kubeProxyOmitsServices must be a number ≥ 0") }
+                guard g.netfilter else { throw KubeSimError.scenario("\(where_).kubeProxyOmitsServices needs netfilter: true") }
+                g.kubeProxyOmitsServices = Int(n)
             }
             nodeGroups.append(g)
         }

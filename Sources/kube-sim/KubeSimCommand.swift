@@ -38,14 +38,18 @@ struct KubeSimCommand: AsyncParsableCommand {
         let elapsed = ContinuousClock.now - started
         let milliseconds = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
         FileHandle.standardError.write(Data("kube-sim: serving \(sim.baseURL) (started in \(milliseconds) ms)\(kubeconfigOut.map { ", kubeconfig \($0)" } ?? "")\n".utf8))
-        // Serve until SIGINT or SIGTERM; the process exit closes the socket. SIGUSR1 prints the requests served so
+        // Serve until SIGINT or SIGTERM; the process exit closes the socket, the netfilter nodes' namespaces are deleted. SIGUSR1 prints the requests served so
         // far (per verb, per "<verb> <resource>", "total") as one JSON line on stderr: Benchmarks/migrate.sh
         // reads it before and after each client's run.
         let sources = [SIGINT, SIGTERM, SIGUSR1].map { signalNumber in
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .main)
             source.setEventHandler {
-                guard signalNumber == SIGUSR1 else { Foundation.exit(0) }
+                guard signalNumber == SIGUSR1 else {
+                    // The nodes' network namespaces are the host's: they do not end with the process.
+                    sim.removeNodeNamespaces()
+                    Foundation.exit(0)
+                }
                 Self.reportRequestCounts(sim.requestCounts)
             }
             source.resume()

@@ -1,5 +1,5 @@
 import Foundation
-import KubeSim
+@testable import KubeSim
 import Testing
 
 /// `kpswitch cleanup --mode MODE --nodes ...` against kube-sim, whose kubelets run the agent pods' script for
@@ -83,8 +83,20 @@ struct NodeCleanupTests {
         let (result, json) = try cluster.kpswitch(["migrate", "--to", "ipvs", "--cleanup", "node", "--yes"])
         let (_, status) = try cluster.kpswitch(["status"])
         let left = try Self.agentPods(cluster)
+        // What each netfilter node holds now: no iptables-mode chain (ipvs mode does not remove them itself), and
+        // the ipvs proxier's ipsets (the node did program ipvs).
+        var chains: [String: String] = [:]
+        for node in ["control-plane", "worker-1", "worker-2", "worker-3", "worker-4"] {
+            let namespace = try #require(cluster.sim.cluster.kubelet.profile(node: node)?.networkNamespace, "\(node)")
+            let (_, rules) = NodeNetworks.run(["iptables-save"], in: namespace)
+            let (_, sets) = NodeNetworks.run(["ipset", "list", "-n"], in: namespace)
+            chains[node] = rules.split(separator: "\n").filter { $0.hasPrefix(":KUBE-SVC-") || $0.hasPrefix(":KUBE-SEP-") }.joined(separator: " ")
+                + (sets.contains("KUBE-CLUSTER-IP") ? "" : " no KUBE-CLUSTER-IP ipset")
+        }
         try await cluster.stop()
 
+        #expect(chains.values.allSatisfy { $0.isEmpty }, "\(chains)")
+        #expect(chains.count == 5)
         #expect(plan.status == 0, "\(plan.stderr)")
         let steps = planJSON["steps"] as? [String] ?? []
         #expect(Array(steps.suffix(2)) == ["removing iptables leftovers from every node through agent pods", "releasing the kpswitch lock"], "\(steps)")

@@ -65,8 +65,13 @@ enum ClusterShape: String, CaseIterable, Sendable, CustomStringConvertible {
 
     func scenario(mode: String, workers: Int = 2, faults: Scenario.Faults = Scenario.Faults(),
                   nodeGroups: [Scenario.NodeGroup]? = nil) throws -> Scenario {
-        Scenario(kubernetesVersion: kubernetesVersion, objects: try objects(mode: mode),
-                 nodeGroups: nodeGroups ?? self.nodeGroups(workers: workers),
-                 services: Scenario.Services(count: 4), faults: faults, podStartDelay: .milliseconds(100))
+        // Netfilter nodes: their kube-proxy programs real rules, which the migration's verification counts.
+        let groups = (nodeGroups ?? self.nodeGroups(workers: workers)).map { group in
+            var group = group
+            group.netfilter = true
+            return group
+        }
+        return Scenario(kubernetesVersion: kubernetesVersion, objects: try objects(mode: mode), nodeGroups: groups,
+                        services: Scenario.Services(count: 4), faults: faults, podStartDelay: .milliseconds(100))
     }
 }

@@ -55,21 +55,28 @@ struct WatchTests {
             let result = try await cluster.kpswitch(["migrate", "--to", "nftables", "--yes", "--timeout", "3m"] + strategy.arguments)
             try #require(result.status == 0, "\(result)")
             let counts = cluster.sim.requestCounts
-            // migrate plans once (the plan it prints is the one it records) and snapshots the nodes once; beyond
-            // that, one list of each per waiting step, however long the pods take to start.
+            // migrate plans once (the plan it prints is the one it records) and snapshots the nodes once; the
+            // verification of programmed rules runs an agent per node per roll (canary: its batches and the final
+            // ones; rolling: the rollout), each listing its pod once for its watch; beyond that, one list of each
+            // per waiting step, however long the pods take to start.
+            let nodes = cluster.nodeNames.count
+            let verifications = nodes * (strategy == .canary ? 2 : 1)
             for key in ["list pods", "list daemonsets"] {
-                #expect((counts[key] ?? 0) <= (planning[key] ?? 0) + (snapshotting[key] ?? 0) + Self.waitingSteps(strategy),
+                let agents = key == "list pods" ? verifications : 0
+                #expect((counts[key] ?? 0) <= (planning[key] ?? 0) + (snapshotting[key] ?? 0) + agents + Self.waitingSteps(strategy),
                         "\(key): \(counts) after planning \(planning) and snapshotting \(snapshotting)")
             }
+            // Beyond planning's, the Services are listed once for every verification of the run.
+            #expect(counts["list services"] == (planning["list services"] ?? 0) + 1, "\(counts) after planning \(planning)")
             // One log read per pod kpswitch created in the canary batches (or the rolling restart), and one per
-            // final batch (2, the default 25%,100%); a read again only while the start-up line is missing.
-            let nodes = cluster.nodeNames.count
+            // final batch (2, the default 25%,100%); a read again only while the start-up line is missing; and
+            // one per verifying agent.
             #expect(snapshotting["get pods/log"] == nodes && snapshotting["delete pods"] == nodes, "\(snapshotting)")
-            #expect((counts["get pods/log"] ?? 0) <= nodes + nodes + (strategy == .canary ? 2 : 0) + 1, "\(counts)")
+            #expect((counts["get pods/log"] ?? 0) <= nodes + verifications + nodes + (strategy == .canary ? 2 : 0) + 1, "\(counts)")
             if strategy == .canary {
                 // --batches 1,100% and --final-batches 25%,100% of 4 nodes: one pod alone, then the three left on the
-                // old template by one deletecollection, in each roll; and each node's agent pod.
-                #expect(counts["delete pods"] == 2 + nodes && counts["deletecollection pods"] == 2, "\(counts)")
+                // old template by one deletecollection, in each roll; and each node's agent pods.
+                #expect(counts["delete pods"] == 2 + nodes + verifications && counts["deletecollection pods"] == 2, "\(counts)")
             }
             try await cluster.expectMigrated(to: "nftables", from: before, allowRestart: strategy == .rolling)
         }

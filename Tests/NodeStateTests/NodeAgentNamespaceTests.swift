@@ -79,6 +79,22 @@ struct NodeAgentNamespaceTests {
         }
     }
 
+    @Test("service-ports counts each backend's and family's ClusterIP ports, those without endpoints included")
+    func servicePorts() async throws {
+        try await TestNamespace.with { ns in
+            try await populate(ns)
+            let nonce = Self.nonce()
+            let agent = try AgentNode(log: NodeAgentLog(parsing: try await agentLog(ns, nonce: nonce), nonce: nonce))
+            // 12 generated ports (one without endpoints) in nft IPv4, 5 in IPv6; the fixture's one in legacy nat;
+            // table ip kube-proxy is empty.
+            #expect(agent.programmedServicePorts["iptables-nft-ipv4"] == 12, "\(agent.programmedServicePorts)")
+            #expect(agent.programmedServicePorts["iptables-nft-ipv6"] == 5, "\(agent.programmedServicePorts)")
+            #expect(agent.programmedServicePorts["iptables-legacy-ipv4"] == 1, "\(agent.programmedServicePorts)")
+            #expect(agent.programmedServicePorts["nft-ip"] == 0, "\(agent.programmedServicePorts)")
+            #expect(agent.programmedServicePorts["nft-ip6"] == nil, "\(agent.programmedServicePorts)")
+        }
+    }
+
     @Test("a tool missing from the image is a skipped section naming it, and the check is skipped with that reason")
     func missingTools() async throws {
         let bin = FileManager.default.temporaryDirectory.appendingPathComponent("kpsw-agent-bin-\(Self.nonce())")

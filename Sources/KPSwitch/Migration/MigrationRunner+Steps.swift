@@ -443,6 +443,7 @@ extension MigrationRunner {
                 }
                 if verified.count == wanted.count {
                     if finalBatch { try await checkConfigMapUnchanged() }
+                    try await verifyProgrammed(nodes: nodes, mode: mode)
                     return
                 }
             }
@@ -512,6 +513,7 @@ extension MigrationRunner {
                 lastPrinted = .now
             }
             if stale.isEmpty, verified >= desired, daemonSet.updatedNumberScheduled >= desired, daemonSet.numberAvailable >= desired {
+                try await verifyProgrammed(nodes: Set(onTemplate.map(\.node)).sorted(), mode: mode)
                 return
             }
             try checkDeadline(waitingFor)

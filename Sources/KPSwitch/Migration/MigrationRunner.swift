@@ -52,6 +52,8 @@ actor MigrationRunner {
     var rolloutWatch: RolloutWatch?
     private var stateResourceVersion: String?
     private var encodedConstants: [String: String]?
+    /// The Services' ClusterIP ports, listed once per run for every batch's verification of programmed rules.
+    var clusterIPPorts: ClusterIPPorts?
     private var deadline: ContinuousClock.Instant
     private let started = ContinuousClock.now
 

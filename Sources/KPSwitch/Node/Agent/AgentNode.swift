@@ -17,6 +17,9 @@ public struct AgentNode: NodeInspector, IPVSReader {
     let modules: Result<KernelModules, NodeAgentLogError>
     let chains: [IPTablesChains]
     let ipvsTable: IPVSProcTable?
+    /// The ClusterIP service ports the node's rules program, per source (`iptables-nft-ipv4`, `nft-ip`; see
+    /// `NodeAgentScript.servicePorts`); IPVS's are read from `/proc/net/ip_vs` instead.
+    public let programmedServicePorts: [String: Int]
     /// The bundle the agent wrote on the node, why it could not, or nil when none was asked for.
     public let snapshot: Result<NodeBundleReport, NodeAgentLogError>?
 
@@ -63,6 +66,15 @@ public struct AgentNode: NodeInspector, IPVSReader {
             }
         }
         self.chains = chains
+        var programmed: [String: Int] = [:]
+        for line in Self.lines(try log.output("service-ports") ?? "") {
+            let words = line.split(separator: " ")
+            guard words.count == 3, let programs = Int(words[1]), let rejects = Int(words[2]) else {
+                throw .garbled("section service-ports holds '\(line.prefix(80))', not 'SOURCE COUNT COUNT'")
+            }
+            programmed[String(words[0])] = programs + rejects
+        }
+        programmedServicePorts = programmed
         if let text = try log.output("ip_vs") {
             do {
                 ipvsTable = try IPVSProcTable(parsing: text)

@@ -12,8 +12,8 @@ import ProxyConfig
 /// as `$2` it also writes the node's bundle into `snapshotRoot/ID` (a hostPath the pod mounts) and reports
 /// only each file's size, lines and counts in its `snapshot` section: the rule text stays on the node.
 public enum NodeAgentScript {
-    /// 2: the `snapshot` section.
-    public static let version = 2
+    /// 2: the `snapshot` section; 3: `service-ports`.
+    public static let version = 3
 
     /// Where node bundles live on the node; `NodeAgentPod` mounts `ID` under it from the host.
     public static let snapshotRoot = "/var/lib/kpswitch/snapshots"
@@ -28,7 +28,7 @@ public enum NodeAgentScript {
         "hostname", "osrelease", "proc-modules", "modules-builtin", "sys-module", "modprobe", "ip_vs",
     ] + IPTablesChains.Backend.allCases.flatMap { backend in
         IPTablesChains.Family.allCases.map { "iptables-\(backend.rawValue)-\($0.rawValue)" }
-    } + ["ipset", "ipset-version", "nft-tables", "nft-version", "nft-check", "links", "sysctls", "snapshot"]
+    } + ["ipset", "ipset-version", "nft-tables", "nft-version", "nft-check", "links", "sysctls", "service-ports", "snapshot"]
 
     static func saveProgram(_ backend: IPTablesChains.Backend, _ family: IPTablesChains.Family) -> String {
         "\(family == .ipv4 ? "iptables" : "ip6tables")-\(backend.rawValue)-save"
@@ -58,7 +58,7 @@ public enum NodeAgentScript {
         umask 077
         sections=0
         total=0
-        trap 'rm -f "$tmp.out" "$tmp.err" "$tmp.snaperr"' EXIT
+        trap 'rm -f "$tmp.out" "$tmp.err" "$tmp.snaperr" "$tmp.rules"' EXIT
         if ! : > "$tmp.out"; then echo "kpswitch-agent error cannot write $tmp.out" >&2; exit 1; fi
         \#(NodeAgentProgram.framing)
         run() {
@@ -128,6 +128,7 @@ public enum NodeAgentScript {
           [ -r "$path" ] && printf '%s=%s\n' "$key" "$(cat "$path")" >> "$tmp.out"
         done
         emit sysctls ok 0 "$tmp.out"
+        \#(servicePorts)
         \#(snapshotFunctions(iptables: bundleIPTables, nftTables: nftTables, sysctls: sysctlPairs))
         if [ -z "$2" ]; then
           skip snapshot "no snapshot was asked for"
@@ -141,6 +142,38 @@ public enum NodeAgentScript {
         fi
         printf 'kpswitch-agent end %s %s %s\n' "$nonce" "$sections" "$total"
 
+        """#
+    }
+
+    /// The `service-ports` section: per iptables backend and family `iptables-BACKEND-FAMILY CLUSTER NOENDPOINTS`
+    /// (KUBE-SERVICES rules commented `"ns/name:port cluster IP"` in nat, and filter's REJECT or DROP for a
+    /// port without endpoints, `has no endpoints` / `has no local endpoints`: k/k pkg/proxy/iptables/proxier.go),
+    /// and per nft family holding table kube-proxy `nft-FAMILY SERVICECHAINS NOENDPOINTS` (`service-*` chains,
+    /// and `no-endpoint-services` elements going to reject-chain: pkg/proxy/nftables/proxier.go gives a port
+    /// without endpoints no chain). Counted on the node, so that the log does not carry the rules. A tool
+    /// the image lacks, or a save that fails, leaves its line out. The whole save is read, never `-t TABLE`:
+    /// naming a table makes the legacy backend create it.
+    static var servicePorts: String {
+        let programs = IPTablesChains.Backend.allCases.flatMap { backend in
+            IPTablesChains.Family.allCases.map { "iptables-\(backend.rawValue)-\($0.rawValue):\(saveProgram(backend, $0))" }
+        }.joined(separator: " ")
+        return #"""
+        : > "$tmp.out"
+        for pair in \#(programs); do
+          key=${pair%%:*}; program=${pair#*:}
+          have "$program" || continue
+          "$program" > "$tmp.rules" 2> /dev/null || continue
+          cluster=$(grep -c '^-A KUBE-SERVICES .*cluster IP"' "$tmp.rules")
+          rejected=$(grep -c -e '^-A KUBE-SERVICES .*has no endpoints"' -e '^-A KUBE-SERVICES .*has no local endpoints"' "$tmp.rules")
+          printf '%s %s %s\n' "$key" "$cluster" "$rejected" >> "$tmp.out"
+        done
+        if have nft; then
+          for family in ip ip6; do
+            nft list table "$family" kube-proxy > "$tmp.rules" 2> /dev/null || continue
+            printf 'nft-%s %s %s\n' "$family" "$(grep -c 'chain service-' "$tmp.rules")" $(( $(grep -o 'goto reject-chain' "$tmp.rules" | wc -l) )) >> "$tmp.out"
+          done
+        fi
+        emit service-ports ok 0 "$tmp.out"
         """#
     }
 
