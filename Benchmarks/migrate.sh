@@ -91,7 +91,7 @@ kubectl get cm kube-proxy -n kube-system -o jsonpath='{.data.config\.conf}' | gr
 
 R2=$(served); T2=$(now_ms)
 /usr/bin/time -v -o "$WORK/kpswitch.time" "$BIN/kpswitch" migrate --to iptables --yes --timeout 60m \
-  ${NODE_SNAPSHOT:---no-node-snapshot} >"$WORK/kpswitch.log" 2>&1 \
+  $([[ -n "${NODE_SNAPSHOT:-}" ]] || echo --no-node-snapshot) >"$WORK/kpswitch.log" 2>&1 \
   || { echo "kpswitch migrate failed:" >&2; cat "$WORK/kpswitch.log" >&2; exit 1; }
 T3=$(now_ms); R3=$(served)
 
