@@ -60,6 +60,15 @@ struct NodeSnapshotTests {
         }
     }
 
+    /// kubeadm's objects on a control-plane node, `others`, and `never-1`, whose kubelet never starts an agent pod.
+    static func withNeverStartingNode(_ others: [Scenario.NodeGroup] = []) throws -> Scenario {
+        var scenario = try MigrateTests.kubeadm()
+        var never = Scenario.NodeGroup(namePrefix: "never", count: 1, ipvs: .loaded)
+        never.startsAgents = false
+        scenario.nodeGroups = [.init(namePrefix: "control-plane", count: 1, ipvs: .loaded, controlPlane: true)] + others + [never]
+        return scenario
+    }
+
     static func agentPods(_ cluster: MigrateTests.Cluster) throws -> [String] {
         try NodeAgentPreflightTests.Untouched(cluster).agentPods
     }
@@ -122,10 +131,7 @@ struct NodeSnapshotTests {
 
     @Test("a node that never starts agents is listed as not snapshotted with the reason, the others are, and the command exits 1")
     func neverStarts() async throws {
-        var scenario = try MigrateTests.kubeadm()
-        var never = Scenario.NodeGroup(namePrefix: "never", count: 1, ipvs: .loaded)
-        never.startsAgents = false
-        scenario.nodeGroups = [.init(namePrefix: "control-plane", count: 1, ipvs: .loaded, controlPlane: true), never]
+        let scenario = try Self.withNeverStartingNode()
         let cluster = try await MigrateTests.Cluster.start(scenario)
         let (taken, json) = try cluster.kpswitch(["snapshot", "--scope", "nodes", "--node-timeout", "2s"])
         let id = json["id"] as? String ?? ""
@@ -201,10 +207,7 @@ struct NodeSnapshotTests {
 
     @Test("a node that never starts agents fails the back-up step: nothing changes, the Lease is released, no pod is left; --ignore-preflight-errors=NodeSnapshot migrates and records it as not snapshotted")
     func migrationRefusesUnsnapshotted() async throws {
-        var scenario = try MigrateTests.kubeadm()
-        var never = Scenario.NodeGroup(namePrefix: "never", count: 1, ipvs: .loaded)
-        never.startsAgents = false
-        scenario.nodeGroups = [.init(namePrefix: "control-plane", count: 1, ipvs: .loaded, controlPlane: true), .init(namePrefix: "worker", count: 1), never]
+        let scenario = try Self.withNeverStartingNode([.init(namePrefix: "worker", count: 1)])
         let cluster = try await MigrateTests.Cluster.start(scenario)
         let before = try ClusterFactsPreflightTests.resourceVersions(cluster)
         let (refused, refusedJSON) = try cluster.kpswitch(["migrate", "--to", "nftables", "--yes", "--node-timeout", "2s"])
@@ -234,10 +237,7 @@ struct NodeSnapshotTests {
 
     @Test("--no-node-snapshot: no agent pod runs, so a node that never starts agents does not stop the migration; the record keeps no node snapshot and no node got a bundle")
     func migrationWithoutNodeSnapshot() async throws {
-        var scenario = try MigrateTests.kubeadm()
-        var never = Scenario.NodeGroup(namePrefix: "never", count: 1, ipvs: .loaded)
-        never.startsAgents = false
-        scenario.nodeGroups = [.init(namePrefix: "control-plane", count: 1, ipvs: .loaded, controlPlane: true), never]
+        let scenario = try Self.withNeverStartingNode()
         let cluster = try await MigrateTests.Cluster.start(scenario)
         let (migrated, _) = try cluster.kpswitch(["migrate", "--to", "nftables", "--yes", "--node-timeout", "2s", "--no-node-snapshot"])
         let state = try #require(try cluster.get("configmap", "kpswitch-state")?["data"] as? [String: String])
