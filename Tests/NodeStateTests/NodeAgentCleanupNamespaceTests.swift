@@ -201,6 +201,30 @@ struct NodeAgentCleanupNamespaceTests {
         }
     }
 
+    @Test("a store whose restore fails is reported with the tool's own exit status and error, and the later steps are not attempted")
+    func restoreFails() async throws {
+        let bin = FileManager.default.temporaryDirectory.appendingPathComponent("kpsw-cleanup-bin-\(Self.nonce())")
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: bin) }
+        let tools = ["cat", "grep", "wc", "rm", "ip", "ipset", "nft"] + IPTablesVariant.all.flatMap { [$0.saveProgram, $0.restoreProgram] }
+        for tool in tools where tool != "iptables-nft-restore" {
+            let target = try #require(CommandRunner().locate(tool), "\(tool) is not installed")
+            try FileManager.default.createSymbolicLink(atPath: bin.appendingPathComponent(tool).path, withDestinationPath: target)
+        }
+        // The one tool that fails, as iptables-restore does on a rule it cannot apply (exit 4 is its RESOURCE_PROBLEM).
+        let failing = bin.appendingPathComponent("iptables-nft-restore")
+        try "#!/bin/sh\ncat > /dev/null\necho 'iptables-nft-restore: line 3 failed' >&2\nexit 4\n".write(to: failing, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: failing.path)
+        try await TestNamespace.with { ns in
+            try await populate(ns)
+            let before = try await state(ns)
+            let result = try await cleanupLog(ns, LeftoverRemoval.footprint(of: .iptables, alongside: .nftables), dryRun: false, path: bin.path)
+            #expect(result.failure?.contains("failed with exit status 4: iptables-nft-restore: line 3 failed") == true, "\(result.failure ?? "no failure")")
+            // The failing store was iptables-nft IPv4; nothing after it ran, so every store is as it was.
+            #expect(try await state(ns) == before)
+        }
+    }
+
     @Test("as root on the node, cleanup --mode iptables --running-mode ipvs removes what the agent would, and the same mode twice is a usage error")
     func localBesideIPVS() async throws {
         try await TestNamespace.with { ns in

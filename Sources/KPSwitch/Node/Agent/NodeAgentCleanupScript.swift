@@ -79,7 +79,8 @@ enum NodeAgentCleanupScript {
             chains() {
               if [ -n "$stop" ]; then skip "$1" "not attempted: $stop"; return; fi
               if ! have "$2"; then skip "$1" "$2 is not installed in the agent's image"; return; fi
-              if ! "$2" > "$tmp.save" 2> "$tmp.err"; then failed "$1" $?; return; fi
+              # `cmd || failed $?`, never `if ! cmd; then failed $?`: after `!` the status is 0.
+              "$2" > "$tmp.save" 2> "$tmp.err" || { failed "$1" $?; return; }
               : > "$tmp.out"
               table=
               set -f
@@ -112,7 +113,7 @@ enum NodeAgentCleanupScript {
               done < "$tmp.save"
               set +f
               if [ "$mode" = apply ] && [ -s "$tmp.out" ]; then
-                if ! "$3" --noflush < "$tmp.out" 2> "$tmp.err"; then failed "$1" $?; return; fi
+                "$3" --noflush < "$tmp.out" 2> "$tmp.err" || { failed "$1" $?; return; }
               fi
               emit "$1" ok 0 "$tmp.out"
             }
@@ -120,13 +121,13 @@ enum NodeAgentCleanupScript {
             # '@ADDRESS|' let grep -F match whole addresses only.
             ipvs() {
               : > "$tmp.vip"; : > "$tmp.own"; : > "$tmp.svc"; : > "$tmp.out"; : > "$tmp.del"
-              if ! ip -o addr show > "$tmp.addr" 2> "$tmp.err"; then failed ipvs $?; return; fi
+              ip -o addr show > "$tmp.addr" 2> "$tmp.err" || { failed ipvs $?; return; }
               while read -r _ link family address _; do
                 case $family in inet|inet6) ;; *) continue ;; esac
                 link=${link%%@*}; address=${address%%/*}
                 if [ "$link" = kube-ipvs0 ]; then printf '@%s|\n' "$address" >> "$tmp.vip"; else printf '@%s|\n' "$address" >> "$tmp.own"; fi
               done < "$tmp.addr"
-              if ! ipvsadm -S -n > "$tmp.save" 2> "$tmp.err"; then failed ipvs $?; return; fi
+              ipvsadm -S -n > "$tmp.save" 2> "$tmp.err" || { failed ipvs $?; return; }
               while read -r command flag service rest; do
                 [ "$command" = -A ] || continue
                 case $flag in
@@ -169,7 +170,7 @@ enum NodeAgentCleanupScript {
                 printf -- '-D %s %s\n' "$flag" "${name#* }" >> "$tmp.del"
               done < "$tmp.D"
               if [ "$mode" = apply ] && [ -s "$tmp.del" ]; then
-                if ! ipvsadm -R < "$tmp.del" 2> "$tmp.err"; then failed ipvs $?; return; fi
+                ipvsadm -R < "$tmp.del" 2> "$tmp.err" || { failed ipvs $?; return; }
               fi
               emit ipvs ok 0 "$tmp.out"
             }
@@ -208,8 +209,8 @@ enum NodeAgentCleanupScript {
               skip ipsets "kube-proxy in this mode makes no ipsets"
             elif ! have ipset; then
               skip ipsets "ipset is not installed in the agent's image"
-            elif ! ipset list -n > "$tmp.save" 2> "$tmp.err"; then
-              failed ipsets $?
+            elif ipset list -n > "$tmp.save" 2> "$tmp.err"; rc=$?; [ $rc -ne 0 ]; then
+              failed ipsets $rc
             else
               : > "$tmp.out"
               while read -r name; do
@@ -229,9 +230,9 @@ enum NodeAgentCleanupScript {
               skip nft-tables "kube-proxy in this mode makes no nftables tables"
             elif ! have nft; then
               skip nft-tables "nft is not installed in the agent's image"
-            elif ! nft list sets > "$tmp.save" 2> "$tmp.err"; then
+            elif nft list sets > "$tmp.save" 2> "$tmp.err"; rc=$?; [ $rc -ne 0 ]; then
               # `list sets` prints every table's header and no rules: fast on a large iptables-nft ruleset.
-              failed nft-tables $?
+              failed nft-tables $rc
             else
               : > "$tmp.out"
               rc=0
