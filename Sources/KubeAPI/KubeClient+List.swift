@@ -16,6 +16,8 @@ public struct ListPages<R: KubeResource>: AsyncSequence, Sendable {
     let namespace: String?
     let query: [(String, String)]
     let pageSize: Int
+    /// What of each item the pages keep.
+    let keeping: JSONProjection
 
     public struct AsyncIterator: AsyncIteratorProtocol {
         let pages: ListPages<R>
@@ -47,7 +49,7 @@ public struct ListPages<R: KubeResource>: AsyncSequence, Sendable {
                 consistent = false
                 return try await next()
             }
-            let json = try pages.client.decode(body, "list", ref)
+            let json = try pages.client.decode(body, "list", ref, keeping: pages.pageProjection)
             let items = (json["items"]?.arrayValue ?? []).map(R.init(json:))
             let next = json[path: ["metadata", "continue"]]?.stringValue ?? ""
             continueToken = next
@@ -59,6 +61,10 @@ public struct ListPages<R: KubeResource>: AsyncSequence, Sendable {
     }
 
     public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(pages: self) }
+
+    var pageProjection: JSONProjection {
+        .only(["metadata": .all, "items": JSONProjection.identity.union(keeping)])
+    }
 }
 
 extension KubeClient {
@@ -68,15 +74,17 @@ extension KubeClient {
     ///   - namespace: nil for the context's namespace, `""` for all namespaces; ignored for cluster-scoped types.
     ///   - labelSelector: e.g. `k8s-app=kube-proxy`.
     ///   - fieldSelector: e.g. `spec.nodeName=worker-1`.
+    ///   - keeping: the members of each item the caller reads (its name, namespace, uid and resourceVersion are
+    ///     always kept); the rest is checked and dropped as the page is parsed.
     public func listPages<R: KubeResource>(
         _ type: R.Type, namespace: String? = nil, labelSelector: String? = nil, fieldSelector: String? = nil,
-        pageSize: Int = 500
+        pageSize: Int = 500, keeping: JSONProjection = .all
     ) -> ListPages<R> {
         var query: [(String, String)] = []
         if let labelSelector { query.append(("labelSelector", labelSelector)) }
         if let fieldSelector { query.append(("fieldSelector", fieldSelector)) }
         let ns = listNamespace(type, namespace)
-        return ListPages(client: self, namespace: ns, query: query, pageSize: pageSize)
+        return ListPages(client: self, namespace: ns, query: query, pageSize: pageSize, keeping: keeping)
     }
 
     /// Every object of `R` and the list's resourceVersion; for collections small enough to hold (nodes, pods of a

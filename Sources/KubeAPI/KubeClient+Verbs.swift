@@ -156,9 +156,11 @@ extension KubeClient {
         return String(buffer: body)
     }
 
-    func decode(_ body: ByteBuffer, _ verb: String, _ ref: ResourceRef) throws(KubeAPIError) -> JSONValue {
+    func decode(
+        _ body: ByteBuffer, _ verb: String, _ ref: ResourceRef, keeping projection: JSONProjection = .all
+    ) throws(KubeAPIError) -> JSONValue {
         do {
-            return try JSONValue.decode(body.readableBytesView)
+            return try JSONParser.parse(body.readableBytesView, keeping: projection)
         } catch {
             throw KubeAPIError(
                 .unexpectedResponse, "\(verb) \(ref): the API server's answer is not JSON (\(body.readableBytes) bytes).")

@@ -37,18 +37,20 @@ extension KubeClient {
     ///     versions, so a big list need not be held): they count as delivered, so a later re-list reports those
     ///     deleted meanwhile as `deleted`.
     ///   - timeoutSeconds: how long the server keeps one watch connection open before the client reconnects.
+    ///   - keeping: the members of each object the caller reads, as `listPages(keeping:)` takes them.
     ///
     /// A server that takes a connection and does not answer within the client's request timeout (a frozen API
     /// server) ends the stream with `.timeout`: retrying here would hide the outage from the caller, who decides
     /// how long to wait for the API server.
     public func watch<R: KubeResource>(
         _ type: R.Type, namespace: String? = nil, labelSelector: String? = nil, fieldSelector: String? = nil,
-        resourceVersion: String? = nil, listed: [ObjectVersion]? = nil, timeoutSeconds: Int = 300
+        resourceVersion: String? = nil, listed: [ObjectVersion]? = nil, timeoutSeconds: Int = 300,
+        keeping: JSONProjection = .all
     ) -> AsyncThrowingStream<WatchEvent<R>, any Error> {
         let (stream, continuation) = AsyncThrowingStream<WatchEvent<R>, any Error>.makeStream()
         let reflector = Reflector<R>(
             client: self, namespace: listNamespace(type, namespace), labelSelector: labelSelector,
-            fieldSelector: fieldSelector, timeoutSeconds: timeoutSeconds, continuation: continuation)
+            fieldSelector: fieldSelector, timeoutSeconds: timeoutSeconds, keeping: keeping, continuation: continuation)
         if resourceVersion != nil, let listed { reflector.seed(listed) }
         let task = Task {
             do {
@@ -71,6 +73,9 @@ final class Reflector<R: KubeResource>: @unchecked Sendable {
     let labelSelector: String?
     let fieldSelector: String?
     let timeoutSeconds: Int
+    let keeping: JSONProjection
+    /// An event's type, and of its object what the caller keeps.
+    let eventProjection: JSONProjection
     let continuation: AsyncThrowingStream<WatchEvent<R>, any Error>.Continuation
 
     /// The resourceVersion last delivered of each object, by namespace/name: the versions are all a replay or a
@@ -82,13 +87,15 @@ final class Reflector<R: KubeResource>: @unchecked Sendable {
 
     init(
         client: KubeClient, namespace: String?, labelSelector: String?, fieldSelector: String?, timeoutSeconds: Int,
-        continuation: AsyncThrowingStream<WatchEvent<R>, any Error>.Continuation
+        keeping: JSONProjection, continuation: AsyncThrowingStream<WatchEvent<R>, any Error>.Continuation
     ) {
         self.client = client
         self.namespace = namespace
         self.labelSelector = labelSelector
         self.fieldSelector = fieldSelector
         self.timeoutSeconds = timeoutSeconds
+        self.keeping = keeping
+        eventProjection = .only(["type": .all, "object": JSONProjection.identity.union(keeping)])
         self.continuation = continuation
     }
 
@@ -167,9 +174,11 @@ final class Reflector<R: KubeResource>: @unchecked Sendable {
     private enum Outcome { case handled, expired }
 
     private func handle(_ line: ArraySlice<UInt8>) throws -> Outcome {
-        let event: JSONValue
+        var event: JSONValue
         do {
-            event = try JSONValue.decode(line)
+            event = try JSONParser.parse(line, keeping: eventProjection)
+            // An ERROR event's object is a Status, not an R: read whole. They are rare.
+            if event["type"]?.stringValue == "ERROR" { event = try JSONParser.parse(line) }
         } catch {
             throw KubeAPIError(.unexpectedResponse, "watch \(ref): the server sent a line that is not JSON.")
         }
@@ -218,7 +227,7 @@ final class Reflector<R: KubeResource>: @unchecked Sendable {
         var seen = Set<String>()
         var listVersion: String?
         for try await page in client.listPages(
-            R.self, namespace: namespace ?? "", labelSelector: labelSelector, fieldSelector: fieldSelector)
+            R.self, namespace: namespace ?? "", labelSelector: labelSelector, fieldSelector: fieldSelector, keeping: keeping)
         {
             listVersion = page.resourceVersion
             for object in page.items {

@@ -106,8 +106,10 @@ struct ListWatchTests {
         return (seen, iterator)
     }
 
-    @Test("a watch survives a dropped connection and a 410 without losing or repeating an event")
-    func watchSurvives() async throws {
+    @Test(
+        "a watch survives a dropped connection and a 410 without losing or repeating an event, whole or projected",
+        arguments: [JSONProjection.all, .only(["data": .only(["v": .all])])])
+    func watchSurvives(keeping: JSONProjection) async throws {
         let cluster = try await SimCluster.start(
             Scenario(
                 objects: [["apiVersion": "v1", "kind": "ConfigMap", "metadata": ["name": "before", "namespace": "w"], "data": ["v": "0"]]],
@@ -116,7 +118,7 @@ struct ListWatchTests {
         let client = try cluster.client()
         let writer = try cluster.client()
         do {
-            let stream = client.watch(ConfigMap.self, namespace: "w", timeoutSeconds: 60)
+            let stream = client.watch(ConfigMap.self, namespace: "w", timeoutSeconds: 60, keeping: keeping)
             var (seen, iterator) = try await Self.collect(stream.makeAsyncIterator(), count: 1)
             #expect(seen == ["ADDED before 0"])
 
@@ -170,6 +172,53 @@ struct ListWatchTests {
             #expect(cluster.sim.requestCounts["watch configmaps", default: 0] >= 3)
             #expect(cluster.sim.requestCounts["list configmaps"] == 2, "one list at the start, one re-list after the 410")
             _ = iterator
+        } catch {
+            try await cluster.finish(client, writer)
+            throw error
+        }
+        try await cluster.finish(client, writer)
+    }
+
+    @Test("a projected list and watch keep the members asked for and every object's identity, nothing else")
+    func projected() async throws {
+        let object: KubeSim.JSONValue = [
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": ["name": "first", "namespace": "p", "labels": ["big": "yes"]],
+            "data": ["keep": "1", "drop": .string(String(repeating: "x", count: 10_000))],
+        ]
+        let cluster = try await SimCluster.start(Scenario(objects: [object]))
+        let client = try cluster.client()
+        let writer = try cluster.client()
+        do {
+            let keeping: JSONProjection = .only(["data": .only(["keep": .all])])
+            func expectProjected(_ map: ConfigMap, _ name: String) {
+                #expect(map.name == name)
+                #expect(map.namespace == "p")
+                #expect(map.uid?.isEmpty == false)
+                #expect(map.resourceVersion?.isEmpty == false)
+                #expect(map.data == ["keep": "1"])
+                #expect(map.labels.isEmpty)
+                #expect(map.json["kind"] == nil)
+            }
+            var listVersion: String?
+            for try await page in client.listPages(ConfigMap.self, namespace: "p", keeping: keeping) {
+                listVersion = page.resourceVersion
+                for map in page.items { expectProjected(map, "first") }
+            }
+            #expect(listVersion?.isEmpty == false, "the list's own metadata is kept")
+            var second = ConfigMap(name: "second", namespace: "p")
+            second.labels = ["big": "yes"]
+            second.data = ["keep": "1", "drop": "2"]
+            var events = client.watch(ConfigMap.self, namespace: "p", keeping: keeping).makeAsyncIterator()
+            var seen: [String] = []
+            while seen.count < 2, let event = try await events.next() {
+                if case .added(let map) = event {
+                    expectProjected(map, map.name)
+                    seen.append(map.name)
+                    if seen.count == 1 { _ = try await writer.create(second) }
+                }
+            }
+            #expect(Set(seen) == ["first", "second"])
         } catch {
             try await cluster.finish(client, writer)
             throw error

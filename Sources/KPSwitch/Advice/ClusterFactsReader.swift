@@ -69,11 +69,15 @@ struct KubeProxyState: Sendable {
         // Page by page, straight into what detection reads: a thousand whole pods and nodes are never held at
         // once, nor encoded for ProxyConfig to decode again.
         var pods: [KubeProxyObjects.Pod] = []
-        for try await page in client.listPages(Pod.self, namespace: namespace, labelSelector: "k8s-app=kube-proxy", pageSize: ClusterSurvey.pageSize) {
+        for try await page in client.listPages(
+            Pod.self, namespace: namespace, labelSelector: "k8s-app=kube-proxy", pageSize: ClusterSurvey.pageSize,
+            keeping: metadataFields)
+        {
             pods += page.items.map { KubeProxyObjects.Pod(metadata: Self.metadata($0.json)) }
         }
         var nodes: [KubeProxyObjects.ClusterNode] = []
-        for try await page in client.listPages(Node.self, pageSize: ClusterSurvey.pageSize) {
+        let nodeFields = metadataFields.union(.only(["status": .only(["nodeInfo": .all])]))
+        for try await page in client.listPages(Node.self, pageSize: ClusterSurvey.pageSize, keeping: nodeFields) {
             nodes += page.items.map { node in
                 KubeProxyObjects.ClusterNode(
                     metadata: Self.metadata(node.json),
@@ -90,6 +94,11 @@ struct KubeProxyState: Sendable {
         objects.nodes = nodes
         return (FlavourDetection.detect(objects), daemonSets, configMaps)
     }
+
+    /// What `metadata(_:)` reads.
+    static let metadataFields: JSONProjection = .only([
+        "metadata": .only(["name": .all, "namespace": .all, "labels": .all, "annotations": .all, "ownerReferences": .all])
+    ])
 
     /// The metadata detection reads of a pod or node (its managedFields are the DaemonSet's and ConfigMap's concern).
     static func metadata(_ object: JSONValue) -> KubeProxyObjects.ObjectMeta {

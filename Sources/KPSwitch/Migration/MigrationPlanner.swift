@@ -178,10 +178,14 @@ struct MigrationPlanner {
         var names = Set<String>()
         var controlPlane = Set<String>()
         do {
-            for try await page in client.listPages(Pod.self, namespace: namespace, labelSelector: selector(of: daemonSet), pageSize: ClusterSurvey.pageSize) {
+            for try await page in client.listPages(
+                Pod.self, namespace: namespace, labelSelector: selector(of: daemonSet), pageSize: ClusterSurvey.pageSize,
+                keeping: .only(["spec": .only(["nodeName": .all])]))
+            {
                 names.formUnion(page.items.compactMap(\.nodeName))
             }
-            for try await page in client.listPages(Node.self, pageSize: ClusterSurvey.pageSize) {
+            let labels: JSONProjection = .only(["metadata": .only(["labels": .all])])
+            for try await page in client.listPages(Node.self, pageSize: ClusterSurvey.pageSize, keeping: labels) {
                 controlPlane.formUnion(page.items.filter { $0.labels["node-role.kubernetes.io/control-plane"] != nil }.map(\.name))
             }
         } catch {

@@ -27,6 +27,13 @@ struct PodSummary: Sendable {
 
     var isReady: Bool { status == nil }
 
+    /// What `init` and the phases read of a pod; a list or watch keeps only these.
+    static let fields: JSONProjection = .only([
+        "metadata": .only(["labels": .all, "creationTimestamp": .all, "deletionTimestamp": .all]),
+        "spec": .only(["nodeName": .all]),
+        "status": .only(["phase": .all, "conditions": .all, "containerStatuses": .all]),
+    ])
+
     func isCurrent(_ hash: String) -> Bool { self.hash == hash }
 }
 
@@ -116,7 +123,9 @@ final class RolloutWatch: Sendable {
         var summaries: [String: PodSummary] = [:]
         var listedPods: [ObjectVersion] = []
         var podsVersion: String?
-        var pages = client.listPages(Pod.self, namespace: namespace, labelSelector: selector, pageSize: ClusterSurvey.pageSize).makeAsyncIterator()
+        var pages = client.listPages(
+            Pod.self, namespace: namespace, labelSelector: selector, pageSize: ClusterSurvey.pageSize, keeping: PodSummary.fields
+        ).makeAsyncIterator()
         while let page = try await pages.next() {
             podsVersion = page.resourceVersion
             for pod in page.items {
@@ -134,7 +143,8 @@ final class RolloutWatch: Sendable {
         }
         // Seeded with the lists, so a re-list after 410 reports a pod deleted during the gap.
         let podEvents = client.watch(
-            Pod.self, namespace: namespace, labelSelector: selector, resourceVersion: podsVersion, listed: listedPods)
+            Pod.self, namespace: namespace, labelSelector: selector, resourceVersion: podsVersion, listed: listedPods,
+            keeping: PodSummary.fields)
         let daemonSetEvents = client.watch(
             DaemonSet.self, namespace: namespace, fieldSelector: "metadata.name=\(daemonSetName)",
             resourceVersion: daemonSets.resourceVersion, listed: daemonSets.items.map(ObjectVersion.init))
